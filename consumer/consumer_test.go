@@ -343,9 +343,9 @@ func TestMalformedEntriesAreDeadLettered(t *testing.T) {
 	ctx := context.Background()
 	const mint = "So11111111111111111111111111111111111111112"
 	bad := []map[string]any{
-		{"mint": mint},                                       // missing type
-		{"type": "trade", "mint": mint},                      // unknown type
-		{"type": "pool", "mint": "0xdeadbeef"},               // bad mint
+		{"mint": mint},                                        // missing type
+		{"type": "trade", "mint": mint},                       // unknown type
+		{"type": "pool", "mint": "0xdeadbeef"},                // bad mint
 		{"type": "token", "mint": mint, "created_at": "soon"}, // bad time
 		{"type": "market", "mint": mint, "price_usd": "12,5"}, // bad number
 	}

@@ -127,11 +127,20 @@ func bad(field, format string, args ...any) error {
 // Decode parses one stream entry. Fields the entry's type does not carry are
 // ignored, so producers may add fields before consumers know them.
 func Decode(id string, values map[string]any) (Event, error) {
+	parsed, err := ParseID(id)
+	if err != nil {
+		return Event{}, bad("", "entry ID %q: %v", id, err)
+	}
+	ev, err := FromValues(values)
+	ev.ID = parsed
+	return ev, err
+}
+
+// FromValues is Decode for an event that is not in a stream yet (its ID stays
+// zero), such as a line of JSON on its way to the producer.
+func FromValues(values map[string]any) (Event, error) {
 	var ev Event
 	var err error
-	if ev.ID, err = ParseID(id); err != nil {
-		return ev, bad("", "entry ID %q: %v", id, err)
-	}
 	if len(values) == 0 {
 		return ev, bad("", "entry has no fields (deleted from the stream?)")
 	}

@@ -1,0 +1,60 @@
+// Command tokensync moves token events from a Redis stream into PostgreSQL,
+// coalesced per mint: see the README for the data path and configuration.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `usage: tokensync <command> [flags]
+
+commands:
+  consume   read the stream through the consumer group and write PostgreSQL
+  produce   append events: newline-delimited JSON from stdin, or --synthetic
+  migrate   create the database if missing and apply migrations
+
+Configuration comes from TOKENSYNC_* environment variables (see the README).
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	cmds := map[string]func(context.Context, []string) error{
+		"consume": consume,
+		"produce": produce,
+		"migrate": migrate,
+	}
+	name := os.Args[1]
+	run, ok := cmds[name]
+	if !ok {
+		if name == "help" || name == "-h" || name == "--help" {
+			fmt.Print(usage)
+			return
+		}
+		fmt.Fprintf(os.Stderr, "tokensync: unknown command %q\n\n%s", name, usage)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		// After the first signal, restore the default action: a second
+		// one ends the process at once, leaving unacknowledged entries
+		// pending for replay.
+		<-ctx.Done()
+		stop()
+	}()
+	err := run(ctx, os.Args[2:])
+	stop()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "tokensync %s: %v\n", name, err)
+		if _, ok := err.(configError); ok {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
