@@ -14,18 +14,24 @@ import (
 
 // Defaults for Config.
 const (
-	DefaultStream          = "tokensync:events"
-	DefaultGroup           = "tokensync"
-	DefaultStartID         = "0"
-	DefaultFlushInterval   = 5 * time.Second
-	DefaultUrgentDelay     = 250 * time.Millisecond
-	DefaultMaxBatchMints   = 20_000
-	DefaultMaxBatchEvents  = 200_000
-	DefaultReadCount       = 1000
-	DefaultReadBlock       = time.Second
-	DefaultShutdownTimeout = 15 * time.Second
-	DefaultRetryMin        = 100 * time.Millisecond
-	DefaultRetryMax        = 10 * time.Second
+	DefaultStream           = "tokensync:events"
+	DefaultGroup            = "tokensync"
+	DefaultStartID          = "0"
+	DefaultFlushInterval    = 5 * time.Second
+	DefaultUrgentDelay      = 250 * time.Millisecond
+	DefaultMaxBatchMints    = 20_000
+	DefaultMaxBatchEvents   = 200_000
+	DefaultReadCount        = 1000
+	DefaultReadBlock        = time.Second
+	DefaultShutdownTimeout  = 15 * time.Second
+	DefaultRetryMin         = 100 * time.Millisecond
+	DefaultRetryMax         = 10 * time.Second
+	DefaultClaimIdle        = 30 * time.Second
+	DefaultClaimInterval    = 5 * time.Second
+	DefaultMaxDeliveries    = 10
+	DefaultMaxBufferedMints = 100_000
+	DefaultRetain           = time.Hour
+	DefaultTrimInterval     = 30 * time.Second
 )
 
 // DefaultUrgentTypes are flushed within UrgentDelay: a migration is a state
@@ -56,6 +62,11 @@ type Config struct {
 	// (one open, one being written), which bounds memory.
 	MaxBatchMints  int
 	MaxBatchEvents int
+	// MaxBufferedMints bounds the mints held in memory while a flush is in
+	// progress (or retrying because PostgreSQL is down): the open window keeps
+	// merging up to this many, then the consumer stops reading and the backlog
+	// waits in Redis. At least MaxBatchMints.
+	MaxBufferedMints int
 
 	ReadCount int64         // entries per XREADGROUP
 	ReadBlock time.Duration // BLOCK of each XREADGROUP; also bounds how fast the reader notices shutdown
@@ -67,7 +78,30 @@ type Config struct {
 	// failed reads, writes and acknowledgements.
 	RetryMin, RetryMax time.Duration
 
+	// ClaimIdle is how long a consumer may be silent before live replicas
+	// take over its pending entries. Liveness is a heartbeat key refreshed
+	// every ClaimIdle/3, independent of FlushInterval and of retries, so a
+	// live consumer with a long window or a long outage keeps its entries.
+	ClaimIdle time.Duration
+	// ClaimInterval is how often a replica looks for dead consumers' entries.
+	ClaimInterval time.Duration
+	// MaxDeliveries dead-letters an entry delivered more often than this: an
+	// entry that crashes every consumer reading it must not stall the group.
+	MaxDeliveries int64
+
+	// Retain keeps acknowledged entries this long for audits and replays; the
+	// janitor trims older ones, but never one some group still needs.
+	Retain time.Duration
+	// TrimInterval is how often one replica (at a time) trims the stream.
+	TrimInterval time.Duration
+	// DisableTrim turns the janitor off (another tool owns trimming).
+	DisableTrim bool
+
 	Logger zerolog.Logger
+
+	// AfterCommit, when set, runs after a window's PostgreSQL commit and
+	// before its XACK: crash tests kill the process there.
+	AfterCommit func()
 }
 
 func (c *Config) setDefaults() {
@@ -89,6 +123,12 @@ func (c *Config) setDefaults() {
 	c.ShutdownTimeout = cmp.Or(c.ShutdownTimeout, DefaultShutdownTimeout)
 	c.RetryMin = cmp.Or(c.RetryMin, DefaultRetryMin)
 	c.RetryMax = cmp.Or(c.RetryMax, DefaultRetryMax)
+	c.MaxBufferedMints = cmp.Or(c.MaxBufferedMints, max(DefaultMaxBufferedMints, c.MaxBatchMints))
+	c.ClaimIdle = cmp.Or(c.ClaimIdle, DefaultClaimIdle)
+	c.ClaimInterval = cmp.Or(c.ClaimInterval, DefaultClaimInterval)
+	c.MaxDeliveries = cmp.Or(c.MaxDeliveries, DefaultMaxDeliveries)
+	c.Retain = cmp.Or(c.Retain, DefaultRetain)
+	c.TrimInterval = cmp.Or(c.TrimInterval, DefaultTrimInterval)
 }
 
 func (c *Config) validate() error {
@@ -116,6 +156,14 @@ func (c *Config) validate() error {
 	check(c.ReadBlock >= time.Millisecond, "ReadBlock %v: must be at least 1ms", c.ReadBlock)
 	check(c.ShutdownTimeout > 0, "ShutdownTimeout %v: must be positive", c.ShutdownTimeout)
 	check(c.RetryMin > 0 && c.RetryMax >= c.RetryMin, "RetryMin %v, RetryMax %v: want 0 < min <= max", c.RetryMin, c.RetryMax)
+	check(c.MaxBufferedMints >= c.MaxBatchMints, "MaxBufferedMints %d: must be at least MaxBatchMints %d", c.MaxBufferedMints, c.MaxBatchMints)
+	// Three heartbeats per ClaimIdle; below a few hundred milliseconds a
+	// scheduling hiccup would look like death.
+	check(c.ClaimIdle >= 300*time.Millisecond, "ClaimIdle %v: must be at least 300ms", c.ClaimIdle)
+	check(c.ClaimInterval > 0, "ClaimInterval %v: must be positive", c.ClaimInterval)
+	check(c.MaxDeliveries > 0, "MaxDeliveries %d: must be positive", c.MaxDeliveries)
+	check(c.Retain >= 0, "Retain %v: must not be negative", c.Retain)
+	check(c.TrimInterval > 0, "TrimInterval %v: must be positive", c.TrimInterval)
 	return errors.Join(errs...)
 }
 

@@ -23,6 +23,10 @@ type Consumer struct {
 	log   zerolog.Logger
 	stats counters
 
+	// Unix milliseconds since which PostgreSQL or Redis keeps failing; 0 when fine.
+	pgDownSince, redisDownSince atomic.Int64
+	running                     atomic.Bool
+
 	// onFlush, when set (by tests), sees every completed flush.
 	onFlush func(FlushInfo)
 }
@@ -53,10 +57,19 @@ func (c *Consumer) Run(ctx context.Context) error {
 	bo := backoff{min: c.cfg.RetryMin, max: c.cfg.RetryMax}
 	for {
 		_, err := store.Migrate(ctx, c.pool)
-		if err == nil {
-			err = c.ensureGroup(ctx)
+		if err != nil {
+			c.pgFailed(err)
+		} else {
+			c.pgOK()
+			if err = c.ensureGroup(ctx); err == nil {
+				err = c.beat(ctx) // before reading: nobody may claim what we replay
+			}
+			if err != nil {
+				c.redisFailed(err)
+			}
 		}
 		if err == nil {
+			c.redisOK()
 			break
 		}
 		c.log.Error().Err(err).Msg("start-up failed, retrying")
@@ -64,38 +77,53 @@ func (c *Consumer) Run(ctx context.Context) error {
 			return nil
 		}
 	}
-	c.log.Info().Dur("flush_interval", c.cfg.FlushInterval).Int("max_batch_mints", c.cfg.MaxBatchMints).Msg("consuming")
+	c.running.Store(true)
+	defer c.running.Store(false)
+	c.log.Info().Dur("flush_interval", c.cfg.FlushInterval).Int("max_batch_mints", c.cfg.MaxBatchMints).
+		Dur("claim_idle", c.cfg.ClaimIdle).Msg("consuming")
 
 	// Flushes outlive ctx so the final one can run; shutdown cancels them
-	// when ShutdownTimeout has passed.
+	// when ShutdownTimeout has passed. The heartbeat lives as long as
+	// flushes may: a consumer that is still flushing is alive.
 	flushCtx, cancelFlush := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelFlush()
 
-	in := make(chan *batch, 1)
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		c.read(ctx, in)
-	}()
+	goFn := func(f func()) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f()
+		}()
+	}
+	goFn(func() { c.heartbeat(flushCtx) })
+	if !c.cfg.DisableTrim {
+		goFn(func() { c.janitor(ctx) })
+	}
+	// Reader and claimer feed the loop; in closes when both are done.
+	in := make(chan *batch, 1)
+	var senders sync.WaitGroup
+	senders.Add(2)
+	goFn(func() { defer senders.Done(); c.read(ctx, in) })
+	goFn(func() { defer senders.Done(); c.claim(ctx, in) })
+	goFn(func() { senders.Wait(); close(in) })
 
 	cur := newWindow()
 	var (
-		flushing  bool
-		flushDone = make(chan struct{})
-		stopping  bool
-		timer     = time.NewTimer(time.Hour)
-		shutdown  <-chan time.Time
-		done      = ctx.Done()
+		flushing      bool
+		flushingMints int
+		flushDone     = make(chan struct{})
+		stopping      bool
+		timer         = time.NewTimer(time.Hour)
+		shutdown      <-chan time.Time
+		done          = ctx.Done()
 	)
 	defer timer.Stop()
 	startFlush := func() {
 		w := cur
 		cur = newWindow()
-		flushing = true
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		flushing, flushingMints = true, len(w.slots)
+		goFn(func() {
 			info, ok := c.flush(flushCtx, w)
 			if ok {
 				c.stats.record(info)
@@ -105,16 +133,17 @@ func (c *Consumer) Run(ctx context.Context) error {
 					c.onFlush(info)
 				}
 			} else {
-				c.log.Warn().Int("entries", len(w.ack)+len(w.dead)).Msg("flush abandoned at shutdown; its entries stay pending for replay")
+				c.log.Warn().Int("entries", w.entries).Msg("flush abandoned at shutdown; its entries stay pending for replay")
 			}
 			flushDone <- struct{}{}
-		}()
+		})
 	}
 	for {
-		// Take batches unless both windows are full (back-pressure); while
-		// stopping, take everything until the reader closes the channel.
+		// Take batches unless the buffer is full while a flush runs
+		// (back-pressure: the backlog waits in Redis). While stopping, take
+		// everything until the senders are done.
 		recv := in
-		if in == nil || (!stopping && flushing && cur.full(&c.cfg)) {
+		if in == nil || (!stopping && flushing && c.bufferFull(cur, flushingMints)) {
 			recv = nil
 		}
 		var due <-chan time.Time
@@ -129,7 +158,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 				break
 			}
 			cur.add(b, &c.cfg, time.Now())
-			c.stats.read.Add(int64(len(b.ack) + len(b.dead)))
+			c.stats.read.Add(int64(b.entries()))
 			if !flushing && !stopping && cur.full(&c.cfg) {
 				startFlush()
 			}
@@ -157,30 +186,87 @@ func (c *Consumer) Run(ctx context.Context) error {
 			startFlush()
 		}
 	}
+	if flushCtx.Err() == nil {
+		c.stopBeating(flushCtx)
+	}
+	cancelFlush()
 	wg.Wait()
 	c.log.Info().Msg("stopped")
 	return nil
 }
 
+// bufferFull: while a flush of flushingMints runs, the open window may keep
+// merging until the two together hold MaxBufferedMints mints, or the window
+// holds MaxBatchEvents entries (their IDs wait in memory for the XACK).
+func (c *Consumer) bufferFull(cur *window, flushingMints int) bool {
+	return flushingMints+len(cur.slots) >= c.cfg.MaxBufferedMints || cur.entries >= c.cfg.MaxBatchEvents
+}
+
+func (c *Consumer) pgFailed(error) {
+	c.stats.pgErrors.Add(1)
+	c.pgDownSince.CompareAndSwap(0, time.Now().UnixMilli())
+}
+
+func (c *Consumer) pgOK() { c.pgDownSince.Store(0) }
+
+func (c *Consumer) redisFailed(error) {
+	c.stats.redisErrors.Add(1)
+	c.redisDownSince.CompareAndSwap(0, time.Now().UnixMilli())
+}
+
+func (c *Consumer) redisOK() { c.redisDownSince.Store(0) }
+
+// Ready reports why the consumer cannot do its work now, or nil: Run is
+// running, Redis and PostgreSQL answer a ping, the group exists, and neither
+// is failing the consumer's own reads and writes (it is not backing off).
+func (c *Consumer) Ready(ctx context.Context) error {
+	if !c.running.Load() {
+		return errors.New("not consuming (starting, or stopped)")
+	}
+	if since := c.pgDownSince.Load(); since != 0 {
+		return fmt.Errorf("PostgreSQL writes failing for %v; retrying", time.Since(time.UnixMilli(since)).Round(time.Second))
+	}
+	if since := c.redisDownSince.Load(); since != 0 {
+		return fmt.Errorf("Redis failing for %v; retrying", time.Since(time.UnixMilli(since)).Round(time.Second))
+	}
+	if err := c.pool.Ping(ctx); err != nil {
+		return fmt.Errorf("PostgreSQL: %w", err)
+	}
+	groups, err := c.rdb.XInfoGroups(ctx, c.cfg.Stream).Result()
+	if err != nil {
+		return fmt.Errorf("Redis: %w", err)
+	}
+	for _, g := range groups {
+		if g.Name == c.cfg.Group {
+			return nil
+		}
+	}
+	return fmt.Errorf("group %s of %s does not exist", c.cfg.Group, c.cfg.Stream)
+}
+
 // Stats are cumulative counters of one Consumer.
 type Stats struct {
-	Read         int64 // entries received from Redis
+	Read         int64 // entries received from Redis (reads and claims)
 	Replayed     int64 // of which own pending entries read again at start
+	Claimed      int64 // of which taken over from dead consumers
+	ClaimRuns    int64 // claim passes done
 	Applied      int64 // decoded events in committed flushes
-	Flushes      int64 // completed non-empty flushes
+	Flushes      int64 // completed flushes
 	Transactions int64 // PostgreSQL transactions committed
 	Written      int64 // rows inserted or changed
 	Stale        int64 // rows skipped as stale
+	Rejected     int64 // rows refused by PostgreSQL for their data
 	Dead         int64 // entries dead-lettered
 	Acked        int64 // entries acknowledged
-	ReadErrors   int64
+	Trimmed      int64 // entries trimmed from the stream by this replica
 	PgErrors     int64
 	RedisErrors  int64
 }
 
 type counters struct {
-	read, replayed, applied, flushes, transactions, written, stale, dead, acked atomic.Int64
-	readErrors, pgErrors, redisErrors                                           atomic.Int64
+	read, replayed, claimed, claimRuns, applied, flushes, transactions atomic.Int64
+	written, stale, rejected, dead, acked, trimmed                     atomic.Int64
+	pgErrors, redisErrors                                              atomic.Int64
 }
 
 func (s *counters) record(f FlushInfo) {
@@ -188,6 +274,7 @@ func (s *counters) record(f FlushInfo) {
 	s.flushes.Add(1)
 	s.written.Add(int64(f.Written))
 	s.stale.Add(int64(f.Stale))
+	s.rejected.Add(int64(f.Rejected))
 	s.dead.Add(int64(f.Dead))
 	s.acked.Add(int64(f.Acked))
 }
@@ -196,8 +283,9 @@ func (s *counters) record(f FlushInfo) {
 func (c *Consumer) Stats() Stats {
 	s := &c.stats
 	return Stats{
-		Read: s.read.Load(), Replayed: s.replayed.Load(), Applied: s.applied.Load(), Flushes: s.flushes.Load(),
-		Transactions: s.transactions.Load(), Written: s.written.Load(), Stale: s.stale.Load(), Dead: s.dead.Load(),
-		Acked: s.acked.Load(), ReadErrors: s.readErrors.Load(), PgErrors: s.pgErrors.Load(), RedisErrors: s.redisErrors.Load(),
+		Read: s.read.Load(), Replayed: s.replayed.Load(), Claimed: s.claimed.Load(), ClaimRuns: s.claimRuns.Load(),
+		Applied: s.applied.Load(), Flushes: s.flushes.Load(), Transactions: s.transactions.Load(),
+		Written: s.written.Load(), Stale: s.stale.Load(), Rejected: s.rejected.Load(), Dead: s.dead.Load(),
+		Acked: s.acked.Load(), Trimmed: s.trimmed.Load(), PgErrors: s.pgErrors.Load(), RedisErrors: s.redisErrors.Load(),
 	}
 }

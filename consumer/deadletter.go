@@ -26,7 +26,10 @@ return 0`)
 // exceed what one script call can take.
 const maxDeadFields = 200
 
-func (c *Consumer) deadLetter(ctx context.Context, d deadEntry) error {
+func (c *Consumer) deadLetter(ctx context.Context, d *deadEntry) error {
+	if err := c.fetchValues(ctx, d); err != nil {
+		return err
+	}
 	keys := make([]string, 0, len(d.values))
 	for k := range d.values {
 		keys = append(keys, k)
@@ -47,6 +50,9 @@ func (c *Consumer) deadLetter(ctx context.Context, d deadEntry) error {
 		event.DeadFieldReason, reason,
 		event.DeadFieldGroup, c.cfg.Group,
 		event.DeadFieldConsumer, c.cfg.Consumer)
+	if d.deliveries > 0 {
+		args = append(args, event.DeadFieldDeliveries, d.deliveries)
+	}
 	keysArg := []string{c.cfg.Stream, event.DeadLetterStream(c.cfg.Stream)}
 	if err := deadLetterScript.Run(ctx, c.rdb, keysArg, args...).Err(); err != nil {
 		return fmt.Errorf("dead-letter %s: %w", d.id, err)

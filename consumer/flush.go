@@ -2,6 +2,7 @@ package consumer
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/tokensync/tokensync/store"
@@ -12,69 +13,108 @@ const ackChunk = 10_000
 
 // FlushInfo describes one completed flush.
 type FlushInfo struct {
-	Events  int           // entries applied (decoded events)
-	Mints   int           // rows offered to PostgreSQL
-	Written int           // rows inserted or changed
-	Stale   int           // rows skipped because the table held newer versions
-	Dead    int           // malformed entries dead-lettered
-	Acked   int           // entries acknowledged, dead letters included
-	Waited  time.Duration // from the window's first entry to the start of the flush
-	Took    time.Duration // from the start of the flush to the last XACK
+	Events   int           // decoded events merged into the window
+	Mints    int           // rows offered to PostgreSQL
+	Written  int           // rows inserted or changed
+	Stale    int           // rows skipped because the table held newer versions
+	Rejected int           // rows PostgreSQL refused for their data; their entries were dead-lettered
+	Dead     int           // entries dead-lettered (malformed, over MaxDeliveries, or in a rejected row)
+	Acked    int           // entries acknowledged, dead letters included
+	Waited   time.Duration // from the window's first entry to the start of the flush
+	Took     time.Duration // from the start of the flush to the last XACK
 }
 
-// flush writes w in one statement, then dead-letters and acknowledges its
-// entries. It retries until it succeeds or ctx ends; on failure nothing after
-// the failed step happens, so unacknowledged entries stay pending.
+// flush writes w, then dead-letters and acknowledges its entries. Each step
+// is retried until it succeeds or ctx ends; on failure nothing after the
+// failed step happens, so unacknowledged entries stay pending for replay.
 func (c *Consumer) flush(ctx context.Context, w *window) (FlushInfo, bool) {
 	start := time.Now()
-	info := FlushInfo{Events: w.events, Mints: len(w.rows), Dead: len(w.dead), Waited: start.Sub(w.opened)}
+	info := FlushInfo{Events: w.events, Mints: len(w.slots), Waited: start.Sub(w.opened)}
 	log := c.log.With().Str("component", "flusher").Logger()
 	bo := backoff{min: c.cfg.RetryMin, max: c.cfg.RetryMax}
-	if len(w.rows) > 0 {
-		rows := w.list()
+	dead := w.dead
+	if len(w.slots) > 0 {
+		rows := w.rows()
 		for {
-			res, err := store.Upsert(ctx, c.pool, rows)
+			res, rejected, err := store.UpsertIsolating(ctx, c.pool, rows)
 			if err == nil {
+				c.pgOK()
 				c.stats.transactions.Add(1)
-				info.Written, info.Stale = res.Written, res.Stale()
+				info.Written, info.Stale, info.Rejected = res.Written, res.Stale()-len(rejected), len(rejected)
+				for _, r := range rejected {
+					log.Error().Err(r.Err).Str("mint", r.Mint).Msg("PostgreSQL refused a row; dead-lettering its entries")
+					for _, id := range w.slots[r.Mint].ids {
+						dead = append(dead, deadEntry{id: id, reason: r.Err.Error()})
+					}
+					delete(w.slots, r.Mint)
+				}
 				break
 			}
-			c.stats.pgErrors.Add(1)
+			c.pgFailed(err)
 			log.Error().Err(err).Int("mints", len(rows)).Msg("write failed, retrying; entries stay pending")
 			if !bo.wait(ctx) {
 				return info, false
 			}
 		}
 	}
+	c.afterCommit(w)
 	bo.reset()
-	for _, d := range w.dead {
-		for {
-			err := c.deadLetter(ctx, d)
-			if err == nil {
-				break
-			}
-			c.stats.redisErrors.Add(1)
+	for i := 0; i < len(dead); {
+		if err := c.deadLetter(ctx, &dead[i]); err != nil {
+			c.redisFailed(err)
 			log.Error().Err(err).Msg("dead-lettering failed, retrying")
 			if !bo.wait(ctx) {
 				return info, false
 			}
+			continue
 		}
+		i++
 	}
-	for ids := w.ack; len(ids) > 0; {
-		n := min(len(ids), ackChunk)
-		if err := c.rdb.XAck(ctx, c.cfg.Stream, c.cfg.Group, ids[:n]...).Err(); err != nil {
-			c.stats.redisErrors.Add(1)
-			// Committed but not acknowledged: a replay would be harmless, but
-			// the entries would be written twice, so keep trying.
+	info.Dead = len(dead)
+	ids := w.gone
+	for _, s := range w.slots {
+		ids = append(ids, s.ids...)
+	}
+	for rest := ids; len(rest) > 0; {
+		n := min(len(rest), ackChunk)
+		if err := c.rdb.XAck(ctx, c.cfg.Stream, c.cfg.Group, rest[:n]...).Err(); err != nil {
+			c.redisFailed(err)
+			// Committed but not acknowledged: a replay would be harmless,
+			// but the entries would be written twice, so keep trying.
 			log.Error().Err(err).Int("ids", n).Msg("XACK failed, retrying")
 			if !bo.wait(ctx) {
 				return info, false
 			}
 			continue
 		}
-		ids = ids[n:]
+		rest = rest[n:]
 	}
-	info.Acked = len(w.ack) + len(w.dead)
+	c.redisOK()
+	info.Acked = len(ids) + len(dead)
 	info.Took = time.Since(start)
 	return info, true
+}
+
+// afterCommit is a seam for crash tests: the window is committed and not yet
+// acknowledged.
+func (c *Consumer) afterCommit(w *window) {
+	if c.cfg.AfterCommit != nil && len(w.slots) > 0 {
+		c.cfg.AfterCommit()
+	}
+}
+
+// fetchValues fills in the original fields of dead entries that lack them.
+func (c *Consumer) fetchValues(ctx context.Context, d *deadEntry) error {
+	if d.values != nil {
+		return nil
+	}
+	msgs, err := c.rdb.XRangeN(ctx, c.cfg.Stream, d.id, d.id, 1).Result()
+	if err != nil {
+		return fmt.Errorf("XRANGE %s: %w", d.id, err)
+	}
+	d.values = map[string]any{}
+	if len(msgs) == 1 {
+		d.values = msgs[0].Values
+	}
+	return nil
 }

@@ -19,11 +19,10 @@ func (c *Consumer) ensureGroup(ctx context.Context) error {
 	return nil
 }
 
-// read runs until ctx ends, sending decoded batches to out, and closes out.
+// read runs until ctx ends, sending decoded batches to out.
 // It first reads this consumer's own pending entries (ID 0 onwards: what a
 // previous run under the same name read but never acknowledged), then new ones.
 func (c *Consumer) read(ctx context.Context, out chan<- *batch) {
-	defer close(out)
 	log := c.log.With().Str("component", "reader").Logger()
 	// Reads are not cancelled midway: entries a read returns are already in
 	// our pending list and must reach the window. ReadBlock bounds the wait.
@@ -54,11 +53,12 @@ func (c *Consumer) read(ctx context.Context, out chan<- *batch) {
 			cursor = "0"
 			continue
 		case err != nil:
-			c.stats.readErrors.Add(1)
+			c.redisFailed(err)
 			log.Error().Err(err).Msg("XREADGROUP failed, retrying")
 			bo.wait(ctx)
 			continue
 		}
+		c.redisOK()
 		bo.reset()
 		var msgs []redis.XMessage
 		if len(streams) > 0 {
@@ -75,29 +75,64 @@ func (c *Consumer) read(ctx context.Context, out chan<- *batch) {
 		if len(msgs) == 0 {
 			continue
 		}
-		// Blocks while both windows are full: back-pressure. The loop keeps
+		var deliveries map[string]int64
+		if cursor != ">" {
+			if deliveries, err = c.ownDeliveries(readCtx, msgs); err != nil {
+				// Without counts the entries are applied as usual; the
+				// limit applies at a later delivery.
+				log.Warn().Err(err).Msg("delivery counts of replayed entries unavailable")
+			}
+		}
+		// Blocks while the buffer is full: back-pressure. The loop keeps
 		// taking batches until out is closed, also while shutting down.
-		out <- c.decode(msgs)
+		out <- c.decode(msgs, deliveries)
 	}
 }
 
-func (c *Consumer) decode(msgs []redis.XMessage) *batch {
-	b := &batch{events: make([]event.Event, 0, len(msgs)), ack: make([]string, 0, len(msgs))}
+// decode turns a reply into a batch. deliveries, when known, holds each
+// entry's delivery count; entries delivered more than MaxDeliveries times
+// are dead-lettered instead of applied.
+func (c *Consumer) decode(msgs []redis.XMessage, deliveries map[string]int64) *batch {
+	b := &batch{events: make([]event.Event, 0, len(msgs)), ids: make([]string, 0, len(msgs))}
 	for _, m := range msgs {
 		if len(m.Values) == 0 {
 			// Deleted from the stream while pending: nothing left to apply.
 			c.log.Warn().Str("id", m.ID).Msg("pending entry no longer in the stream, acknowledging it")
-			b.ack = append(b.ack, m.ID)
+			b.gone = append(b.gone, m.ID)
+			continue
+		}
+		if n := deliveries[m.ID]; n > c.cfg.MaxDeliveries {
+			reason := fmt.Sprintf("delivered %d times, more than the limit of %d", n, c.cfg.MaxDeliveries)
+			c.log.Warn().Str("id", m.ID).Str("reason", reason).Msg("entry keeps failing, dead-lettering it")
+			b.dead = append(b.dead, deadEntry{id: m.ID, values: m.Values, reason: reason, deliveries: n})
 			continue
 		}
 		ev, err := event.Decode(m.ID, m.Values)
 		if err != nil {
 			c.log.Warn().Str("id", m.ID).Str("reason", err.Error()).Msg("malformed entry, dead-lettering it")
-			b.dead = append(b.dead, deadEntry{id: m.ID, values: m.Values, reason: err.Error()})
+			b.dead = append(b.dead, deadEntry{id: m.ID, values: m.Values, reason: err.Error(), deliveries: deliveries[m.ID]})
 			continue
 		}
 		b.events = append(b.events, ev)
-		b.ack = append(b.ack, m.ID)
+		b.ids = append(b.ids, m.ID)
 	}
 	return b
+}
+
+// ownDeliveries returns the delivery counts of a replayed range of our own
+// pending entries: a poison entry that kills its consumer comes back through
+// this path after every restart, one delivery more each time.
+func (c *Consumer) ownDeliveries(ctx context.Context, msgs []redis.XMessage) (map[string]int64, error) {
+	pend, err := c.rdb.XPendingExt(ctx, &redis.XPendingExtArgs{
+		Stream: c.cfg.Stream, Group: c.cfg.Group, Consumer: c.cfg.Consumer,
+		Start: msgs[0].ID, End: msgs[len(msgs)-1].ID, Count: int64(len(msgs)),
+	}).Result()
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]int64, len(pend))
+	for _, p := range pend {
+		m[p.ID] = p.RetryCount
+	}
+	return m, nil
 }

@@ -7,77 +7,90 @@ import (
 	"github.com/tokensync/tokensync/store"
 )
 
-// batch is what the reader hands to the coalescing loop: one XREADGROUP reply,
-// decoded.
+// batch is what the reader and the claimer hand to the coalescing loop: one
+// reply from Redis, decoded.
 type batch struct {
 	events []event.Event
-	ack    []string    // IDs of the decoded events and of entries deleted from the stream
-	dead   []deadEntry // malformed entries
+	ids    []string    // entry IDs of events, as Redis wrote them
+	gone   []string    // IDs of entries deleted from the stream: acknowledged as they are
+	dead   []deadEntry // malformed or delivered too often
 }
+
+func (b *batch) entries() int { return len(b.events) + len(b.gone) + len(b.dead) }
 
 // deadEntry is an entry that cannot be applied.
 type deadEntry struct {
-	id     string
-	values map[string]any
-	reason string
+	id         string
+	values     map[string]any // nil: fetch them from the stream when dead-lettering
+	reason     string
+	deliveries int64 // 0 when unknown
+}
+
+// slot is one mint's coalesced state and the entries that fed it.
+type slot struct {
+	row store.Row
+	ids []string
 }
 
 // window is the coalescing buffer: the newest state per mint and column group
 // of every event read since the last flush, and the entries to acknowledge
 // once that state is committed.
 type window struct {
-	rows     map[string]*store.Row
-	ack      []string
+	slots    map[string]*slot
+	gone     []string
 	dead     []deadEntry
 	events   int
+	entries  int
 	opened   time.Time // first entry in
 	deadline time.Time // flush due
 }
 
-func newWindow() *window { return &window{rows: make(map[string]*store.Row)} }
+func newWindow() *window { return &window{slots: make(map[string]*slot)} }
 
-func (w *window) empty() bool { return len(w.ack) == 0 && len(w.dead) == 0 }
+func (w *window) empty() bool { return w.entries == 0 }
 
 // add merges b and moves the deadline: the flush interval after the first
-// entry, or the urgent delay after an urgent event if that is sooner.
+// entry, or the urgent delay after an urgent event or a bad entry if sooner.
 func (w *window) add(b *batch, cfg *Config, now time.Time) {
-	if w.empty() && (len(b.ack) > 0 || len(b.dead) > 0) {
+	if b.entries() == 0 {
+		return
+	}
+	if w.empty() {
 		w.opened = now
 		w.deadline = now.Add(cfg.FlushInterval)
 	}
+	soon := len(b.dead) > 0 // bad input should not wait a whole window to be reported
 	for i := range b.events {
 		ev := &b.events[i]
-		r := w.rows[ev.Mint]
-		if r == nil {
-			r = &store.Row{Mint: ev.Mint}
-			w.rows[ev.Mint] = r
+		s := w.slots[ev.Mint]
+		if s == nil {
+			s = &slot{row: store.Row{Mint: ev.Mint}}
+			w.slots[ev.Mint] = s
 		}
-		r.Apply(ev)
-		if cfg.urgent(ev.Type) {
-			if d := now.Add(cfg.UrgentDelay); d.Before(w.deadline) {
-				w.deadline = d
-			}
-		}
+		s.row.Apply(ev)
+		s.ids = append(s.ids, b.ids[i])
+		soon = soon || cfg.urgent(ev.Type)
 	}
-	w.events += len(b.events)
-	w.ack = append(w.ack, b.ack...)
-	w.dead = append(w.dead, b.dead...)
-	if len(b.dead) > 0 { // bad input should not wait a whole window to be reported
+	if soon {
 		if d := now.Add(cfg.UrgentDelay); d.Before(w.deadline) {
 			w.deadline = d
 		}
 	}
+	w.events += len(b.events)
+	w.entries += b.entries()
+	w.gone = append(w.gone, b.gone...)
+	w.dead = append(w.dead, b.dead...)
 }
 
-// full reports whether the window reached a size limit.
+// full reports whether the window reached a size limit and should be written now.
 func (w *window) full(cfg *Config) bool {
-	return len(w.rows) >= cfg.MaxBatchMints || len(w.ack)+len(w.dead) >= cfg.MaxBatchEvents
+	return len(w.slots) >= cfg.MaxBatchMints || w.entries >= cfg.MaxBatchEvents
 }
 
-func (w *window) list() []store.Row {
-	rows := make([]store.Row, 0, len(w.rows))
-	for _, r := range w.rows {
-		rows = append(rows, *r)
+func (w *window) rows() []store.Row {
+	rows := make([]store.Row, 0, len(w.slots))
+	for _, s := range w.slots {
+		rows = append(rows, s.row)
 	}
 	return rows
 }

@@ -12,3 +12,13 @@ const (
 	DeadFieldGroup      = "dead_group"      // consumer group that gave up
 	DeadFieldConsumer   = "dead_consumer"   // consumer that gave up
 )
+
+// HeartbeatKey is set, with an expiry, by a live consumer: while it exists no
+// other replica claims that consumer's pending entries, however long its
+// window or its retries last.
+func HeartbeatKey(stream, group, consumer string) string {
+	return stream + ":alive:" + group + ":" + consumer
+}
+
+// JanitorLockKey makes one replica at a time trim the stream.
+func JanitorLockKey(stream string) string { return stream + ":janitor" }

@@ -244,3 +244,63 @@ func TestUpsertManyRowsInOneStatement(t *testing.T) {
 	}
 	testenv.RequireTable(t, pool, testenv.Fold(evs))
 }
+
+// TestUpsertIsolatingFindsBadRows: a row PostgreSQL refuses (here a price too
+// large for a column an operator narrowed) is set apart; the others commit.
+func TestUpsertIsolatingFindsBadRows(t *testing.T) {
+	t.Parallel()
+	pool, _ := testenv.Schema(t)
+	ctx := context.Background()
+	if _, err := pool.Exec(ctx, "ALTER TABLE tokens ALTER COLUMN price_usd TYPE numeric(12,2)"); err != nil {
+		t.Fatal(err)
+	}
+	evs := events(t, 11, 600, 200)
+	last := map[string]int{} // newest market event per mint
+	for i := range evs {
+		if evs[i].Type == event.TypeMarket {
+			evs[i].PriceUSD = "12.5"
+			last[evs[i].Mint] = i
+		}
+	}
+	bad := 0
+	for _, i := range last {
+		if bad++; bad > 3 {
+			break
+		}
+		evs[i].PriceUSD = "1e20" // numeric field overflow
+	}
+	rows := coalesce(evs)
+	res, rejected, err := store.UpsertIsolating(ctx, pool, rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range rejected {
+		if !store.IsDataError(r.Err) {
+			t.Errorf("rejected %s for a non-data error %v", r.Mint, r.Err)
+		}
+		got = append(got, r.Mint)
+	}
+	// A bad mint is rejected only if its newest market event in the window was the bad one.
+	want := map[string]bool{}
+	for _, r := range rows {
+		if r.Market.PriceUSD == "1e20" {
+			want[r.Mint] = true
+		}
+	}
+	if len(got) != len(want) || len(want) == 0 {
+		t.Fatalf("rejected %v, want the %d rows holding 1e20", got, len(want))
+	}
+	for _, m := range got {
+		if !want[m] {
+			t.Fatalf("rejected good row %s", m)
+		}
+	}
+	if res.Written != len(rows)-len(want) {
+		t.Fatalf("wrote %d rows, want %d", res.Written, len(rows)-len(want))
+	}
+	var n int
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM tokens").Scan(&n); err != nil || n != res.Written {
+		t.Fatalf("table holds %d rows (%v), want %d", n, err, res.Written)
+	}
+}

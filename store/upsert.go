@@ -3,11 +3,14 @@ package store
 import (
 	"context"
 	_ "embed"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -24,22 +27,92 @@ type Result struct {
 // Stale is the number of rows that held nothing newer than the table.
 func (r Result) Stale() int { return r.Rows - r.Written }
 
-// Upsert writes rows in one statement, hence one transaction, whatever their
-// number: columns travel as arrays, so there is no bind-parameter limit. Rows
-// must have distinct mints. A row whose groups are all older than the stored
-// ones is skipped without taking a lock.
-func Upsert(ctx context.Context, pool *pgxpool.Pool, rows []Row) (Result, error) {
+// Execer is a *pgxpool.Pool, a *pgx.Conn or a pgx.Tx.
+type Execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+// Upsert writes rows in one statement, hence one transaction when db is a
+// pool, whatever their number: columns travel as arrays, so there is no
+// bind-parameter limit. Rows must have distinct mints. A row whose groups are
+// all older than the stored ones is skipped without taking a lock.
+func Upsert(ctx context.Context, db Execer, rows []Row) (Result, error) {
 	res := Result{Rows: len(rows)}
 	if len(rows) == 0 {
 		return res, nil
 	}
 	a := newArgs(rows)
-	tag, err := pool.Exec(ctx, upsertTokensSQL, a.list()...)
+	tag, err := db.Exec(ctx, upsertTokensSQL, a.list()...)
 	if err != nil {
 		return res, fmt.Errorf("upsert %d tokens: %w", len(rows), err)
 	}
 	res.Written = int(tag.RowsAffected())
 	return res, nil
+}
+
+// Rejected is a row PostgreSQL refused for its data.
+type Rejected struct {
+	Mint string
+	Err  error
+}
+
+// UpsertIsolating is Upsert that survives bad rows. When the statement fails
+// for a data reason (IsDataError), it finds the offending rows by bisection,
+// each half under a savepoint of one transaction, about 2·log2(n) statements
+// per bad row, and commits all the others. Other errors are returned as they
+// are, with nothing written, for the caller to retry.
+func UpsertIsolating(ctx context.Context, pool *pgxpool.Pool, rows []Row) (Result, []Rejected, error) {
+	res, err := Upsert(ctx, pool, rows)
+	if err == nil || !IsDataError(err) {
+		return res, nil, err
+	}
+	res = Result{Rows: len(rows)}
+	var rejected []Rejected
+	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		var bisect func(rows []Row) error
+		bisect = func(rows []Row) error {
+			sp, err := tx.Begin(ctx) // a savepoint
+			if err != nil {
+				return err
+			}
+			r, err := Upsert(ctx, sp, rows)
+			if err == nil {
+				res.Written += r.Written
+				return sp.Commit(ctx)
+			}
+			if rbErr := sp.Rollback(ctx); rbErr != nil {
+				return rbErr
+			}
+			if !IsDataError(err) {
+				return err
+			}
+			if len(rows) == 1 {
+				rejected = append(rejected, Rejected{Mint: rows[0].Mint, Err: err})
+				return nil
+			}
+			if err := bisect(rows[:len(rows)/2]); err != nil {
+				return err
+			}
+			return bisect(rows[len(rows)/2:])
+		}
+		return bisect(rows)
+	})
+	if err != nil {
+		return Result{Rows: len(rows)}, nil, fmt.Errorf("isolate bad rows among %d: %w", len(rows), err)
+	}
+	return res, rejected, nil
+}
+
+// IsDataError reports whether err is PostgreSQL refusing the data itself
+// (SQLSTATE class 22, data exception, or 23, integrity constraint violation):
+// retrying the same rows cannot succeed. Everything else (connections,
+// timeouts, serialization failures, shutdowns) is worth retrying.
+func IsDataError(err error) bool {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return false
+	}
+	return strings.HasPrefix(pgErr.Code, "22") || strings.HasPrefix(pgErr.Code, "23")
 }
 
 type args struct {

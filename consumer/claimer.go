@@ -1,0 +1,101 @@
+package consumer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/tokensync/tokensync/event"
+)
+
+// claimBatch caps the entries claimed per XCLAIM.
+const claimBatch = 1000
+
+// claim runs every ClaimInterval until ctx ends, taking over the pending
+// entries of consumers whose heartbeat has expired, and sends them to out.
+func (c *Consumer) claim(ctx context.Context, out chan<- *batch) {
+	t := time.NewTicker(c.cfg.ClaimInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		n, err := c.claimOnce(ctx, out)
+		c.stats.claimRuns.Add(1)
+		if err != nil && ctx.Err() == nil {
+			c.redisFailed(err)
+			c.log.Warn().Err(err).Msg("claiming dead consumers' entries failed; will retry")
+		}
+		if n > 0 {
+			c.log.Info().Int("entries", n).Msg("took over entries of dead consumers")
+		}
+	}
+}
+
+// claimOnce is one pass over the group's consumers.
+//
+// Why not XAUTOCLAIM: it claims by idle time alone, and the entries of a live
+// consumer that holds a long window look idle too. The heartbeat key says
+// who is alive; XPENDING … consumer lists a dead one's entries; XCLAIM with
+// ClaimIdle as min-idle-time makes concurrent claimers take each entry once.
+// XCLAIM drops entries deleted from the stream from the pending list (Redis
+// 7.0), which acknowledges them away.
+func (c *Consumer) claimOnce(ctx context.Context, out chan<- *batch) (int, error) {
+	consumers, err := c.rdb.XInfoConsumers(ctx, c.cfg.Stream, c.cfg.Group).Result()
+	if err != nil {
+		return 0, fmt.Errorf("XINFO CONSUMERS: %w", err)
+	}
+	claimed := 0
+	for _, cons := range consumers {
+		if cons.Name == c.cfg.Consumer || cons.Pending == 0 {
+			continue
+		}
+		alive, err := c.rdb.Exists(ctx, event.HeartbeatKey(c.cfg.Stream, c.cfg.Group, cons.Name)).Result()
+		if err != nil {
+			return claimed, fmt.Errorf("heartbeat of %s: %w", cons.Name, err)
+		}
+		if alive > 0 {
+			continue
+		}
+		for ctx.Err() == nil {
+			pend, err := c.rdb.XPendingExt(ctx, &redis.XPendingExtArgs{
+				Stream: c.cfg.Stream, Group: c.cfg.Group, Consumer: cons.Name,
+				Idle: c.cfg.ClaimIdle, Start: "-", End: "+", Count: claimBatch,
+			}).Result()
+			if err != nil {
+				return claimed, fmt.Errorf("XPENDING of %s: %w", cons.Name, err)
+			}
+			if len(pend) == 0 {
+				break
+			}
+			ids := make([]string, len(pend))
+			deliveries := make(map[string]int64, len(pend))
+			for i, p := range pend {
+				ids[i] = p.ID
+				deliveries[p.ID] = p.RetryCount + 1 // XCLAIM counts a delivery
+			}
+			msgs, err := c.rdb.XClaim(ctx, &redis.XClaimArgs{
+				Stream: c.cfg.Stream, Group: c.cfg.Group, Consumer: c.cfg.Consumer,
+				MinIdle: c.cfg.ClaimIdle, Messages: ids,
+			}).Result()
+			if err != nil && !errors.Is(err, redis.Nil) {
+				return claimed, fmt.Errorf("XCLAIM from %s: %w", cons.Name, err)
+			}
+			c.stats.claimed.Add(int64(len(msgs)))
+			claimed += len(msgs)
+			c.log.Info().Str("from", cons.Name).Int("entries", len(msgs)).Int("gone", len(ids)-len(msgs)).Msg("claimed entries of a dead consumer")
+			if len(msgs) > 0 {
+				out <- c.decode(msgs, deliveries)
+			}
+			if len(pend) < claimBatch {
+				break
+			}
+		}
+	}
+	return claimed, nil
+}
