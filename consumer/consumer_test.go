@@ -101,53 +101,15 @@ func (r *running) stop(t *testing.T) {
 	})
 }
 
-// waitDrained polls until the group has read every entry and holds none pending.
 func (b *bundle) waitDrained(t *testing.T, timeout time.Duration) {
 	t.Helper()
-	ctx := context.Background()
-	deadline := time.Now().Add(timeout)
-	for {
-		groups, err := b.rdb.XInfoGroups(ctx, b.stream).Result()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, g := range groups {
-			if g.Name == b.group && g.Lag == 0 && g.Pending == 0 {
-				return
-			}
-			if g.Name == b.group && time.Now().After(deadline) {
-				t.Fatalf("not drained after %v: lag %d, pending %d", timeout, g.Lag, g.Pending)
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("group %s missing after %v", b.group, timeout)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testenv.WaitDrained(t, b.rdb, b.stream, b.group, timeout)
 }
 
-// streamEvents decodes every entry of the stream; the reference fold's input.
 func (b *bundle) streamEvents(t *testing.T) []event.Event {
 	t.Helper()
-	var evs []event.Event
-	start := "-"
-	for {
-		msgs, err := b.rdb.XRangeN(context.Background(), b.stream, start, "+", 10_000).Result()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range msgs {
-			ev, err := event.Decode(m.ID, m.Values)
-			if err != nil {
-				continue // malformed on purpose; checked separately
-			}
-			evs = append(evs, ev)
-		}
-		if len(msgs) < 10_000 {
-			return evs
-		}
-		start = "(" + msgs[len(msgs)-1].ID
-	}
+	evs, _ := testenv.StreamEvents(t, b.rdb, b.stream)
+	return evs
 }
 
 // logTransactions records the transaction of every upsert statement (an
@@ -177,13 +139,7 @@ func (b *bundle) logTransactions(t *testing.T) func() (statements, transactions 
 
 func (b *bundle) requirePendingNone(t *testing.T) {
 	t.Helper()
-	p, err := b.rdb.XPending(context.Background(), b.stream, b.group).Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p.Count != 0 {
-		t.Fatalf("%d entries still pending: %+v", p.Count, p.Consumers)
-	}
+	testenv.RequireNothingPending(t, b.rdb, b.stream, b.group)
 }
 
 // TestEndToEnd drives the whole path: a producer appends 100,000 events for

@@ -13,9 +13,13 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/tokensync/tokensync/consumer"
+	"github.com/tokensync/tokensync/ops"
 	"github.com/tokensync/tokensync/producer"
 	"github.com/tokensync/tokensync/store"
 )
+
+// chaosHook is set only in binaries built for crash tests (chaos.go).
+var chaosHook func(*consumer.Config)
 
 func setup(ctx context.Context) (config, zerolog.Logger, error) {
 	cfg, err := loadConfig(environ())
@@ -74,11 +78,32 @@ func consume(ctx context.Context, args []string) error {
 	defer pool.Close()
 	rdb := openRedis(cfg)
 	defer rdb.Close()
-	c, err := consumer.New(rdb, pool, cfg.consumer(log))
+	ccfg := cfg.consumer(log)
+	if chaosHook != nil {
+		chaosHook(&ccfg)
+	}
+	c, err := consumer.New(rdb, pool, ccfg)
 	if err != nil {
 		return err
 	}
-	return c.Run(ctx)
+	if cfg.MetricsAddr == "" {
+		return c.Run(ctx)
+	}
+	srv := &ops.Server{Addr: cfg.MetricsAddr, Ready: c.Ready}
+	ln, err := srv.Listen()
+	if err != nil {
+		return configError{fmt.Sprintf("TOKENSYNC_METRICS_ADDR: %v (choose a free port, or empty to disable)", err)}
+	}
+	srvCtx, stopSrv := context.WithCancel(context.WithoutCancel(ctx))
+	srvErr := make(chan error, 1)
+	go func() { srvErr <- srv.Serve(srvCtx, ln) }()
+	log.Info().Str("addr", cfg.MetricsAddr).Msg("serving /healthz and /readyz")
+	runErr := c.Run(ctx)
+	stopSrv()
+	if err := <-srvErr; err != nil && runErr == nil {
+		return err
+	}
+	return runErr
 }
 
 func produce(ctx context.Context, args []string) error {

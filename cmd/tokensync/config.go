@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"os"
 	"reflect"
@@ -40,6 +41,15 @@ type config struct {
 	ReadCount       int64         `env:"READ_COUNT" envDefault:"1000" hint:"a number of entries per XREADGROUP from 1 to 100000"`
 	ReadBlock       time.Duration `env:"READ_BLOCK" envDefault:"1s" hint:"a duration from 1ms to 1m such as 1s"`
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"15s" hint:"a positive duration such as 15s"`
+
+	MaxBufferedMints int           `env:"MAX_BUFFERED_MINTS" envDefault:"100000" hint:"a number of mints held in memory, at least TOKENSYNC_MAX_BATCH_MINTS"`
+	ClaimIdle        time.Duration `env:"CLAIM_IDLE" envDefault:"30s" hint:"a duration of at least 300ms such as 30s"`
+	ClaimInterval    time.Duration `env:"CLAIM_INTERVAL" envDefault:"5s" hint:"a positive duration such as 5s"`
+	MaxDeliveries    int64         `env:"MAX_DELIVERIES" envDefault:"10" hint:"a positive number of deliveries"`
+	Retain           time.Duration `env:"RETAIN" envDefault:"1h" hint:"a duration such as 1h (0 keeps no acknowledged history)"`
+	TrimInterval     time.Duration `env:"TRIM_INTERVAL" envDefault:"30s" hint:"a duration such as 30s, or 0 to never trim"`
+
+	MetricsAddr string `env:"METRICS_ADDR" envDefault:"127.0.0.1:9464" hint:"host:port for /metrics, /healthz and /readyz, or empty to disable"`
 
 	LogLevel  string `env:"LOG_LEVEL" envDefault:"info" hint:"one of debug, info, warn, error"`
 	LogFormat string `env:"LOG_FORMAT" envDefault:"auto" hint:"one of json, console, auto (console on a terminal)"`
@@ -83,21 +93,32 @@ func (c *config) validate() error {
 		return badVar("DatabaseURL", redactURL(c.DatabaseURL))
 	}
 	for field, ok := range map[string]bool{
-		"Stream":          c.Stream != "",
-		"Group":           c.Group != "",
-		"FlushInterval":   c.FlushInterval >= 10*time.Millisecond && c.FlushInterval <= time.Hour,
-		"UrgentDelay":     c.UrgentDelay >= time.Millisecond && c.UrgentDelay <= c.FlushInterval,
-		"MaxBatchMints":   c.MaxBatchMints > 0,
-		"MaxBatchEvents":  c.MaxBatchEvents > 0,
-		"ReadCount":       c.ReadCount > 0 && c.ReadCount <= 100_000,
-		"ReadBlock":       c.ReadBlock >= time.Millisecond && c.ReadBlock <= time.Minute,
-		"ShutdownTimeout": c.ShutdownTimeout > 0,
-		"LogLevel":        oneOf(c.LogLevel, "debug", "info", "warn", "error"),
-		"LogFormat":       oneOf(c.LogFormat, "json", "console", "auto"),
+		"Stream":           c.Stream != "",
+		"Group":            c.Group != "",
+		"FlushInterval":    c.FlushInterval >= 10*time.Millisecond && c.FlushInterval <= time.Hour,
+		"UrgentDelay":      c.UrgentDelay >= time.Millisecond && c.UrgentDelay <= c.FlushInterval,
+		"MaxBatchMints":    c.MaxBatchMints > 0,
+		"MaxBatchEvents":   c.MaxBatchEvents > 0,
+		"ReadCount":        c.ReadCount > 0 && c.ReadCount <= 100_000,
+		"ReadBlock":        c.ReadBlock >= time.Millisecond && c.ReadBlock <= time.Minute,
+		"ShutdownTimeout":  c.ShutdownTimeout > 0,
+		"MaxBufferedMints": c.MaxBufferedMints >= c.MaxBatchMints,
+		"ClaimIdle":        c.ClaimIdle >= 300*time.Millisecond,
+		"ClaimInterval":    c.ClaimInterval > 0,
+		"MaxDeliveries":    c.MaxDeliveries > 0,
+		"Retain":           c.Retain >= 0,
+		"TrimInterval":     c.TrimInterval >= 0,
+		"LogLevel":         oneOf(c.LogLevel, "debug", "info", "warn", "error"),
+		"LogFormat":        oneOf(c.LogFormat, "json", "console", "auto"),
 	} {
 		if !ok {
 			v := reflect.ValueOf(*c).FieldByName(field).Interface()
 			return badVar(field, fmt.Sprint(v))
+		}
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			return badVar("MetricsAddr", c.MetricsAddr)
 		}
 	}
 	if c.StartID != "$" {
@@ -143,6 +164,11 @@ func (c *config) consumer(log zerolog.Logger) consumer.Config {
 		FlushInterval: c.FlushInterval, UrgentTypes: urgent, UrgentDelay: c.UrgentDelay,
 		MaxBatchMints: c.MaxBatchMints, MaxBatchEvents: c.MaxBatchEvents,
 		ReadCount: c.ReadCount, ReadBlock: c.ReadBlock, ShutdownTimeout: c.ShutdownTimeout,
+		MaxBufferedMints: c.MaxBufferedMints, ClaimIdle: c.ClaimIdle, ClaimInterval: c.ClaimInterval,
+		MaxDeliveries: c.MaxDeliveries,
+		// The library reads 0 as "default"; here 0 means none kept.
+		Retain:       max(c.Retain, time.Millisecond),
+		TrimInterval: c.TrimInterval, DisableTrim: c.TrimInterval == 0,
 		Logger: log,
 	}
 }

@@ -16,6 +16,9 @@ commands:
   consume   read the stream through the consumer group and write PostgreSQL
   produce   append events: newline-delimited JSON from stdin, or --synthetic
   migrate   create the database if missing and apply migrations
+  replay    apply a retained range of the stream again: --since 1h | --from ID [--to ID]
+  dead      list dead letters (dead list [--count N] [--json]) or put fixed ones
+            back on the stream (dead replay [--set field=value]... ID... | --all)
 
 Configuration comes from TOKENSYNC_* environment variables (see the README).
 `
@@ -29,6 +32,8 @@ func main() {
 		"consume": consume,
 		"produce": produce,
 		"migrate": migrate,
+		"replay":  replay,
+		"dead":    dead,
 	}
 	name := os.Args[1]
 	run, ok := cmds[name]
