@@ -82,6 +82,11 @@ func loadConfig(environ map[string]string) (config, error) {
 	if err != nil {
 		return c, configError{err.Error()}
 	}
+	// The env library treats a variable set to "" like an unset one; here
+	// an empty address is the documented way to turn the listener off.
+	if v, ok := environ[envPrefix+"METRICS_ADDR"]; ok && (v == "" || v == "off") {
+		c.MetricsAddr = ""
+	}
 	return c, c.validate()
 }
 

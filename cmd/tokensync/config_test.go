@@ -60,3 +60,15 @@ func TestUrgentTypesNone(t *testing.T) {
 		t.Fatalf("urgentTypes() = %#v, want an empty non-nil slice", types)
 	}
 }
+
+func TestMetricsAddrCanBeDisabled(t *testing.T) {
+	for _, v := range []string{"", "off"} {
+		c, err := loadConfig(map[string]string{"TOKENSYNC_METRICS_ADDR": v})
+		if err != nil || c.MetricsAddr != "" {
+			t.Errorf("TOKENSYNC_METRICS_ADDR=%q: addr %q, err %v; want it disabled", v, c.MetricsAddr, err)
+		}
+	}
+	if c, _ := loadConfig(map[string]string{}); c.MetricsAddr != "127.0.0.1:9464" {
+		t.Errorf("default addr %q", c.MetricsAddr)
+	}
+}
