@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
@@ -42,6 +43,8 @@ func New(rdb redis.UniversalClient, pool *pgxpool.Pool, cfg Config) (*Consumer, 
 		return nil, fmt.Errorf("consumer config: %w", err)
 	}
 	c := &Consumer{rdb: rdb, pool: pool, cfg: cfg}
+	c.stats.flushSeconds = newFlushHistogram()
+	c.stats.deadByKind = map[string]*atomic.Int64{deadMalformed: {}, deadMaxDeliveries: {}, deadRejected: {}}
 	c.log = cfg.Logger.With().Str("stream", cfg.Stream).Str("group", cfg.Group).Str("consumer", cfg.Consumer).Logger()
 	return c, nil
 }
@@ -151,6 +154,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 			timer.Reset(time.Until(cur.deadline))
 			due = timer.C
 		}
+		c.stats.buffered.Store(int64(len(cur.slots) + flushingMints))
 		select {
 		case b, ok := <-recv:
 			if !ok {
@@ -165,7 +169,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 		case <-due:
 			startFlush()
 		case <-flushDone:
-			flushing = false
+			flushing, flushingMints = false, 0
 			if !stopping && !cur.empty() && (cur.full(&c.cfg) || !time.Now().Before(cur.deadline)) {
 				startFlush()
 			}
@@ -267,9 +271,17 @@ type counters struct {
 	read, replayed, claimed, claimRuns, applied, flushes, transactions atomic.Int64
 	written, stale, rejected, dead, acked, trimmed                     atomic.Int64
 	pgErrors, redisErrors                                              atomic.Int64
+
+	readByType, appliedByType [numTypes]atomic.Int64
+	deadByKind                map[string]*atomic.Int64 // fixed keys, filled by New
+	retries                   [numRetryOps]atomic.Int64
+	buffered                  atomic.Int64 // mints in memory
+	lastFlush                 atomic.Int64 // Unix milliseconds
+	flushSeconds              prometheus.Histogram
 }
 
 func (s *counters) record(f FlushInfo) {
+	s.lastFlush.Store(time.Now().UnixMilli())
 	s.applied.Add(int64(f.Events))
 	s.flushes.Add(1)
 	s.written.Add(int64(f.Written))

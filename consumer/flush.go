@@ -44,13 +44,14 @@ func (c *Consumer) flush(ctx context.Context, w *window) (FlushInfo, bool) {
 				for _, r := range rejected {
 					log.Error().Err(r.Err).Str("mint", r.Mint).Msg("PostgreSQL refused a row; dead-lettering its entries")
 					for _, id := range w.slots[r.Mint].ids {
-						dead = append(dead, deadEntry{id: id, reason: r.Err.Error()})
+						dead = append(dead, deadEntry{kind: deadRejected, id: id, reason: r.Err.Error()})
 					}
 					delete(w.slots, r.Mint)
 				}
 				break
 			}
 			c.pgFailed(err)
+			c.stats.retries[retryWrite].Add(1)
 			log.Error().Err(err).Int("mints", len(rows)).Msg("write failed, retrying; entries stay pending")
 			if !bo.wait(ctx) {
 				return info, false
@@ -62,12 +63,14 @@ func (c *Consumer) flush(ctx context.Context, w *window) (FlushInfo, bool) {
 	for i := 0; i < len(dead); {
 		if err := c.deadLetter(ctx, &dead[i]); err != nil {
 			c.redisFailed(err)
+			c.stats.retries[retryDeadLetter].Add(1)
 			log.Error().Err(err).Msg("dead-lettering failed, retrying")
 			if !bo.wait(ctx) {
 				return info, false
 			}
 			continue
 		}
+		c.stats.deadByKind[dead[i].kind].Add(1)
 		i++
 	}
 	info.Dead = len(dead)
@@ -79,6 +82,7 @@ func (c *Consumer) flush(ctx context.Context, w *window) (FlushInfo, bool) {
 		n := min(len(rest), ackChunk)
 		if err := c.rdb.XAck(ctx, c.cfg.Stream, c.cfg.Group, rest[:n]...).Err(); err != nil {
 			c.redisFailed(err)
+			c.stats.retries[retryAck].Add(1)
 			// Committed but not acknowledged: a replay would be harmless,
 			// but the entries would be written twice, so keep trying.
 			log.Error().Err(err).Int("ids", n).Msg("XACK failed, retrying")
@@ -92,6 +96,10 @@ func (c *Consumer) flush(ctx context.Context, w *window) (FlushInfo, bool) {
 	c.redisOK()
 	info.Acked = len(ids) + len(dead)
 	info.Took = time.Since(start)
+	for i, n := range w.byType {
+		c.stats.appliedByType[i].Add(int64(n))
+	}
+	c.stats.flushSeconds.Observe(info.Took.Seconds())
 	return info, true
 }
 

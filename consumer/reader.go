@@ -54,6 +54,7 @@ func (c *Consumer) read(ctx context.Context, out chan<- *batch) {
 			continue
 		case err != nil:
 			c.redisFailed(err)
+			c.stats.retries[retryRead].Add(1)
 			log.Error().Err(err).Msg("XREADGROUP failed, retrying")
 			bo.wait(ctx)
 			continue
@@ -104,15 +105,18 @@ func (c *Consumer) decode(msgs []redis.XMessage, deliveries map[string]int64) *b
 		if n := deliveries[m.ID]; n > c.cfg.MaxDeliveries {
 			reason := fmt.Sprintf("delivered %d times, more than the limit of %d", n, c.cfg.MaxDeliveries)
 			c.log.Warn().Str("id", m.ID).Str("reason", reason).Msg("entry keeps failing, dead-lettering it")
-			b.dead = append(b.dead, deadEntry{id: m.ID, values: m.Values, reason: reason, deliveries: n})
+			c.stats.readByType[typeIndex(typeOf(m.Values))].Add(1)
+			b.dead = append(b.dead, deadEntry{kind: deadMaxDeliveries, id: m.ID, values: m.Values, reason: reason, deliveries: n})
 			continue
 		}
 		ev, err := event.Decode(m.ID, m.Values)
 		if err != nil {
 			c.log.Warn().Str("id", m.ID).Str("reason", err.Error()).Msg("malformed entry, dead-lettering it")
-			b.dead = append(b.dead, deadEntry{id: m.ID, values: m.Values, reason: err.Error(), deliveries: deliveries[m.ID]})
+			c.stats.readByType[typeIndex(typeOf(m.Values))].Add(1)
+			b.dead = append(b.dead, deadEntry{kind: deadMalformed, id: m.ID, values: m.Values, reason: err.Error(), deliveries: deliveries[m.ID]})
 			continue
 		}
+		c.stats.readByType[typeIndex(ev.Type)].Add(1)
 		b.events = append(b.events, ev)
 		b.ids = append(b.ids, m.ID)
 	}

@@ -18,8 +18,16 @@ type batch struct {
 
 func (b *batch) entries() int { return len(b.events) + len(b.gone) + len(b.dead) }
 
+// Why an entry was dead-lettered (a metrics label).
+const (
+	deadMalformed     = "malformed"
+	deadMaxDeliveries = "max_deliveries"
+	deadRejected      = "rejected"
+)
+
 // deadEntry is an entry that cannot be applied.
 type deadEntry struct {
+	kind       string // deadMalformed, deadMaxDeliveries or deadRejected
 	id         string
 	values     map[string]any // nil: fetch them from the stream when dead-lettering
 	reason     string
@@ -40,6 +48,7 @@ type window struct {
 	gone     []string
 	dead     []deadEntry
 	events   int
+	byType   [numTypes]int // events per type, for metrics
 	entries  int
 	opened   time.Time // first entry in
 	deadline time.Time // flush due
@@ -68,6 +77,7 @@ func (w *window) add(b *batch, cfg *Config, now time.Time) {
 			w.slots[ev.Mint] = s
 		}
 		s.row.Apply(ev)
+		w.byType[typeIndex(ev.Type)]++
 		s.ids = append(s.ids, b.ids[i])
 		soon = soon || cfg.urgent(ev.Type)
 	}

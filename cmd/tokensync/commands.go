@@ -9,6 +9,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
@@ -89,7 +92,9 @@ func consume(ctx context.Context, args []string) error {
 	if cfg.MetricsAddr == "" {
 		return c.Run(ctx)
 	}
-	srv := &ops.Server{Addr: cfg.MetricsAddr, Ready: c.Ready}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(c.Collector(), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	srv := &ops.Server{Addr: cfg.MetricsAddr, Ready: c.Ready, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})}
 	ln, err := srv.Listen()
 	if err != nil {
 		return configError{fmt.Sprintf("TOKENSYNC_METRICS_ADDR: %v (choose a free port, or empty to disable)", err)}
@@ -97,7 +102,7 @@ func consume(ctx context.Context, args []string) error {
 	srvCtx, stopSrv := context.WithCancel(context.WithoutCancel(ctx))
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- srv.Serve(srvCtx, ln) }()
-	log.Info().Str("addr", cfg.MetricsAddr).Msg("serving /healthz and /readyz")
+	log.Info().Str("addr", cfg.MetricsAddr).Msg("serving /metrics, /healthz and /readyz")
 	runErr := c.Run(ctx)
 	stopSrv()
 	if err := <-srvErr; err != nil && runErr == nil {
