@@ -17,6 +17,9 @@ commands:
   produce   append events: newline-delimited JSON from stdin, or --synthetic
   migrate   create the database if missing and apply migrations
   replay    apply a retained range of the stream again: --since 1h | --from ID [--to ID]
+  backlog   per stream and group: length, lag, pending, oldest pending age,
+            consumers and heartbeats, dead letters (--json, --watch 2s)
+  pgstats   checkpoints, WAL and HOT updates of PostgreSQL (--since 30s, --json)
   dead      list dead letters (dead list [--count N] [--json]) or put fixed ones
             back on the stream (dead replay [--set field=value]... ID... | --all)
 
@@ -34,6 +37,8 @@ func main() {
 		"migrate": migrate,
 		"replay":  replay,
 		"dead":    dead,
+		"backlog": backlogCmd,
+		"pgstats": pgstatsCmd,
 	}
 	name := os.Args[1]
 	run, ok := cmds[name]
