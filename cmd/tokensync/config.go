@@ -35,7 +35,7 @@ type config struct {
 
 	FlushInterval   time.Duration `env:"FLUSH_INTERVAL" envDefault:"5s" hint:"a duration from 10ms to 1h such as 5s"`
 	UrgentTypes     string        `env:"URGENT_TYPES" envDefault:"migration" hint:"a comma-separated list of token, migration, pool, market, or none"`
-	UrgentDelay     time.Duration `env:"URGENT_DELAY" envDefault:"250ms" hint:"a duration from 1ms to the flush interval such as 250ms"`
+	UrgentDelay     time.Duration `env:"URGENT_DELAY" envDefault:"250ms" hint:"a duration from 1ms to 1h such as 250ms"`
 	MaxBatchMints   int           `env:"MAX_BATCH_MINTS" envDefault:"20000" hint:"a positive number of distinct mints per flush"`
 	MaxBatchEvents  int           `env:"MAX_BATCH_EVENTS" envDefault:"200000" hint:"a positive number of entries per flush"`
 	ReadCount       int64         `env:"READ_COUNT" envDefault:"1000" hint:"a number of entries per XREADGROUP from 1 to 100000"`
@@ -101,7 +101,7 @@ func (c *config) validate() error {
 		"Stream":           c.Stream != "",
 		"Group":            c.Group != "",
 		"FlushInterval":    c.FlushInterval >= 10*time.Millisecond && c.FlushInterval <= time.Hour,
-		"UrgentDelay":      c.UrgentDelay >= time.Millisecond && c.UrgentDelay <= c.FlushInterval,
+		"UrgentDelay":      c.UrgentDelay >= time.Millisecond && c.UrgentDelay <= time.Hour,
 		"MaxBatchMints":    c.MaxBatchMints > 0,
 		"MaxBatchEvents":   c.MaxBatchEvents > 0,
 		"ReadCount":        c.ReadCount > 0 && c.ReadCount <= 100_000,

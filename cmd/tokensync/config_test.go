@@ -27,7 +27,7 @@ func TestLoadConfigErrors(t *testing.T) {
 	}{
 		{map[string]string{"TOKENSYNC_FLUSH_INTERVAL": "5"}, `TOKENSYNC_FLUSH_INTERVAL="5" is invalid: want a duration`},
 		{map[string]string{"TOKENSYNC_FLUSH_INTERVAL": "2h"}, `TOKENSYNC_FLUSH_INTERVAL="2h0m0s" is invalid`},
-		{map[string]string{"TOKENSYNC_URGENT_DELAY": "10s", "TOKENSYNC_FLUSH_INTERVAL": "1s"}, "TOKENSYNC_URGENT_DELAY"},
+		{map[string]string{"TOKENSYNC_URGENT_DELAY": "0s"}, "TOKENSYNC_URGENT_DELAY"},
 		{map[string]string{"TOKENSYNC_MAX_BATCH_MINTS": "many"}, "TOKENSYNC_MAX_BATCH_MINTS"},
 		{map[string]string{"TOKENSYNC_MAX_BATCH_EVENTS": "0"}, "TOKENSYNC_MAX_BATCH_EVENTS"},
 		{map[string]string{"TOKENSYNC_URGENT_TYPES": "migration,trade"}, "TOKENSYNC_URGENT_TYPES"},
