@@ -66,11 +66,20 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) ([]int, error) {
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", int64(migrationLockKey)); err != nil {
 			return fmt.Errorf("take migration lock: %w", err)
 		}
-		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS tokensync_migrations (
+		// Look before creating: a role that may only read the ledger (the
+		// consumer's, see docs/postgres-roles.sql) must get through here
+		// when nothing is pending.
+		var ledger *string
+		if err := tx.QueryRow(ctx, "SELECT to_regclass('tokensync_migrations')::text").Scan(&ledger); err != nil {
+			return fmt.Errorf("look up tokensync_migrations: %w", err)
+		}
+		if ledger == nil {
+			if _, err := tx.Exec(ctx, `CREATE TABLE tokensync_migrations (
 			version    integer PRIMARY KEY,
 			name       text NOT NULL,
 			applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
-			return fmt.Errorf("create tokensync_migrations: %w", err)
+				return fmt.Errorf("create tokensync_migrations: %w", err)
+			}
 		}
 		rows, _ := tx.Query(ctx, "SELECT version FROM tokensync_migrations")
 		done, err := pgx.CollectRows(rows, pgx.RowTo[int32])

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -133,5 +134,22 @@ func TestPasswordsNeverLogged(t *testing.T) {
 	<-bad.done
 	if out := bad.output(); strings.Contains(out, secret) || !strings.Contains(out, "TOKENSYNC_DATABASE_URL") {
 		t.Fatalf("config error leaks or lacks the variable:\n%s", out)
+	}
+}
+
+// TestOperationsDocShowsTestedACL keeps docs/operations.md's ACL line equal
+// to the rules TestACLUserRunsEndToEnd proves.
+func TestOperationsDocShowsTestedACL(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/operations.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, r := range aclRules("tokensync:*", "CHANGE-ME") {
+		want = append(want, fmt.Sprint(r))
+	}
+	line := "ACL SETUSER tokensync " + strings.Join(want, " ")
+	if !strings.Contains(string(doc), line) {
+		t.Fatalf("docs/operations.md lacks the tested ACL line:\n%s", line)
 	}
 }
