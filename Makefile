@@ -34,11 +34,17 @@ vet: ## Run go vet and fail if any file needs gofmt
 tidy: ## Tidy go.mod and go.sum
 	$(GO) mod tidy
 
-bench: ## Full benchmark (not yet implemented)
-	@echo "bench: not yet implemented"; exit 1
+# The benchmark works in its own database (tokensync_bench, dropped at the end)
+# on the server of TOKENSYNC_DATABASE_URL, and in Redis keys under
+# tokensync-bench:. BENCH_FLAGS adds flags, e.g. BENCH_FLAGS="--scenarios drain".
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/tokensync?sslmode=disable
+BENCH_FLAGS ?=
 
-bench-quick: ## Short benchmark (not yet implemented)
-	@echo "bench-quick: not yet implemented"; exit 1
+bench: build ## Benchmark every scenario (a few minutes); JSON and CPU profiles in bench-results/
+	TOKENSYNC_DATABASE_URL="$${TOKENSYNC_DATABASE_URL:-$(BENCH_DATABASE_URL)}" ./$(BIN) bench --cpuprofile-dir bench-results/profiles $(BENCH_FLAGS)
+
+bench-quick: build ## Short benchmark of every scenario (under a minute)
+	TOKENSYNC_DATABASE_URL="$${TOKENSYNC_DATABASE_URL:-$(BENCH_DATABASE_URL)}" ./$(BIN) bench --quick $(BENCH_FLAGS)
 
 clean: ## Remove build output and test caches
 	rm -rf bin

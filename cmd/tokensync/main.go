@@ -22,6 +22,7 @@ commands:
   pgstats   checkpoints, WAL and HOT updates of PostgreSQL (--since 30s, --json)
   dead      list dead letters (dead list [--count N] [--json]) or put fixed ones
             back on the stream (dead replay [--set field=value]... ID... | --all)
+  bench     measure throughput, WAL and latency against the local servers (bench --quick for a short run)
 
 Configuration comes from TOKENSYNC_* environment variables (see the README).
 `
@@ -37,6 +38,7 @@ func main() {
 		"migrate": migrate,
 		"replay":  replay,
 		"dead":    dead,
+		"bench":   bench,
 		"backlog": backlogCmd,
 		"pgstats": pgstatsCmd,
 	}
