@@ -25,15 +25,17 @@ func (c *Consumer) claim(ctx context.Context, out chan<- *batch) {
 			return
 		case <-t.C:
 		}
-		n, err := c.claimOnce(ctx, out)
+		for si := range c.streams {
+			n, err := c.claimOnce(ctx, si, out)
+			if err != nil && ctx.Err() == nil {
+				c.redisFailed(err)
+				c.log.Warn().Err(err).Str("shard", c.streams[si]).Msg("claiming dead consumers' entries failed; will retry")
+			}
+			if n > 0 {
+				c.log.Info().Int("entries", n).Str("shard", c.streams[si]).Msg("took over entries of dead consumers")
+			}
+		}
 		c.stats.claimRuns.Add(1)
-		if err != nil && ctx.Err() == nil {
-			c.redisFailed(err)
-			c.log.Warn().Err(err).Msg("claiming dead consumers' entries failed; will retry")
-		}
-		if n > 0 {
-			c.log.Info().Int("entries", n).Msg("took over entries of dead consumers")
-		}
 	}
 }
 
@@ -45,8 +47,9 @@ func (c *Consumer) claim(ctx context.Context, out chan<- *batch) {
 // ClaimIdle as min-idle-time makes concurrent claimers take each entry once.
 // XCLAIM drops entries deleted from the stream from the pending list (Redis
 // 7.0), which acknowledges them away.
-func (c *Consumer) claimOnce(ctx context.Context, out chan<- *batch) (int, error) {
-	consumers, err := c.rdb.XInfoConsumers(ctx, c.cfg.Stream, c.cfg.Group).Result()
+func (c *Consumer) claimOnce(ctx context.Context, si int, out chan<- *batch) (int, error) {
+	stream := c.streams[si]
+	consumers, err := c.rdb.XInfoConsumers(ctx, stream, c.cfg.Group).Result()
 	if err != nil {
 		return 0, fmt.Errorf("XINFO CONSUMERS: %w", err)
 	}
@@ -55,7 +58,7 @@ func (c *Consumer) claimOnce(ctx context.Context, out chan<- *batch) (int, error
 		if cons.Name == c.cfg.Consumer || cons.Pending == 0 {
 			continue
 		}
-		alive, err := c.rdb.Exists(ctx, event.HeartbeatKey(c.cfg.Stream, c.cfg.Group, cons.Name)).Result()
+		alive, err := c.rdb.Exists(ctx, event.HeartbeatKey(stream, c.cfg.Group, cons.Name)).Result()
 		if err != nil {
 			return claimed, fmt.Errorf("heartbeat of %s: %w", cons.Name, err)
 		}
@@ -64,7 +67,7 @@ func (c *Consumer) claimOnce(ctx context.Context, out chan<- *batch) (int, error
 		}
 		for ctx.Err() == nil {
 			pend, err := c.rdb.XPendingExt(ctx, &redis.XPendingExtArgs{
-				Stream: c.cfg.Stream, Group: c.cfg.Group, Consumer: cons.Name,
+				Stream: stream, Group: c.cfg.Group, Consumer: cons.Name,
 				Idle: c.cfg.ClaimIdle, Start: "-", End: "+", Count: claimBatch,
 			}).Result()
 			if err != nil {
@@ -80,7 +83,7 @@ func (c *Consumer) claimOnce(ctx context.Context, out chan<- *batch) (int, error
 				deliveries[p.ID] = p.RetryCount + 1 // XCLAIM counts a delivery
 			}
 			msgs, err := c.rdb.XClaim(ctx, &redis.XClaimArgs{
-				Stream: c.cfg.Stream, Group: c.cfg.Group, Consumer: c.cfg.Consumer,
+				Stream: stream, Group: c.cfg.Group, Consumer: c.cfg.Consumer,
 				MinIdle: c.cfg.ClaimIdle, Messages: ids,
 			}).Result()
 			if err != nil && !errors.Is(err, redis.Nil) {
@@ -88,9 +91,9 @@ func (c *Consumer) claimOnce(ctx context.Context, out chan<- *batch) (int, error
 			}
 			c.stats.claimed.Add(int64(len(msgs)))
 			claimed += len(msgs)
-			c.log.Info().Str("from", cons.Name).Int("entries", len(msgs)).Int("gone", len(ids)-len(msgs)).Msg("claimed entries of a dead consumer")
+			c.log.Info().Str("shard", stream).Str("from", cons.Name).Int("entries", len(msgs)).Int("gone", len(ids)-len(msgs)).Msg("claimed entries of a dead consumer")
 			if len(msgs) > 0 {
-				out <- c.decode(msgs, deliveries)
+				out <- c.decode(si, msgs, deliveries)
 			}
 			if len(pend) < claimBatch {
 				break

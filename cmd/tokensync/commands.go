@@ -33,8 +33,8 @@ func setup(ctx context.Context) (config, zerolog.Logger, error) {
 }
 
 func openRedis(cfg config) redis.UniversalClient {
-	opt, _ := redis.ParseURL(cfg.RedisURL) // validated by loadConfig
-	return redis.NewClient(opt)
+	rdb, _ := redisClient(cfg.RedisURL, cfg.RedisCluster) // validated by loadConfig
+	return rdb
 }
 
 func migrate(ctx context.Context, args []string) error {
@@ -130,7 +130,7 @@ func produce(ctx context.Context, args []string) error {
 	}
 	rdb := openRedis(cfg)
 	defer rdb.Close()
-	p, err := producer.New(rdb, producer.Config{Stream: cfg.Stream, PipelineSize: *batch})
+	p, err := producer.New(rdb, producer.Config{Stream: cfg.Stream, Shards: cfg.Shards, PipelineSize: *batch})
 	if err != nil {
 		return configError{err.Error()}
 	}
