@@ -11,7 +11,10 @@ func TestShardOfIsStable(t *testing.T) {
 		want int
 	}{
 		{"So11111111111111111111111111111111111111112", 1, 0},
-		{"So11111111111111111111111111111111111111112", 16, ShardOf("So11111111111111111111111111111111111111112", 16)},
+		// Values also computed by the TypeScript function in docs/events.md.
+		{"So11111111111111111111111111111111111111112", 16, 7},
+		{"So11111111111111111111111111111111111111112", 1024, 855},
+		{"EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v", 16, 12},
 		{"", 16, int(uint32(2166136261) % 16)},
 		{"a", 1 << 10, int(uint32(0xe40c292c) % (1 << 10))}, // FNV-1a("a") = 0xe40c292c
 	}
