@@ -13,6 +13,7 @@ import (
 
 	"github.com/caarlos0/env/v11"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 	"golang.org/x/term"
 
@@ -92,10 +93,16 @@ func loadConfig(environ map[string]string) (config, error) {
 }
 
 func (c *config) validate() error {
-	if rdb, err := redisClient(c.RedisURL, c.RedisCluster); err != nil {
+	rdb, err := redisClient(c.RedisURL, c.RedisCluster)
+	if err != nil {
 		return badVar("RedisURL", redactURL(c.RedisURL))
-	} else {
-		rdb.Close()
+	}
+	_, cluster := rdb.(*redis.ClusterClient)
+	rdb.Close()
+	// Scripts and MULTIs touch a stream and its derived keys together: on a
+	// cluster they must share a slot, which the shard keys' hash tags ensure.
+	if cluster && c.Shards < 2 && !strings.Contains(c.Stream, "{") {
+		return configError{envPrefix + "SHARDS=1 on a Redis Cluster: want at least 2 shards (their keys carry hash tags), or a TOKENSYNC_STREAM with a hash tag such as {tokensync}:events"}
 	}
 	if _, err := pgxpool.ParseConfig(c.DatabaseURL); err != nil {
 		return badVar("DatabaseURL", redactURL(c.DatabaseURL))

@@ -42,3 +42,17 @@ func TestRedisClientKinds(t *testing.T) {
 		t.Errorf("redactURL = %q (cluster form %q)", got, opts)
 	}
 }
+
+func TestClusterNeedsHashTags(t *testing.T) {
+	if _, err := loadConfig(map[string]string{"TOKENSYNC_REDIS_URL": "redis://h1:7000,h2:7001"}); err == nil {
+		t.Error("a cluster with one untagged stream was accepted")
+	}
+	for _, env := range []map[string]string{
+		{"TOKENSYNC_REDIS_URL": "redis://h1:7000,h2:7001", "TOKENSYNC_SHARDS": "4"},
+		{"TOKENSYNC_REDIS_URL": "redis://h1:7000,h2:7001", "TOKENSYNC_STREAM": "{tokensync}:events"},
+	} {
+		if _, err := loadConfig(env); err != nil {
+			t.Errorf("%v: %v", env, err)
+		}
+	}
+}
