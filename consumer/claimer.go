@@ -82,11 +82,8 @@ func (c *Consumer) claimOnce(ctx context.Context, si int, out chan<- *batch) (in
 				ids[i] = p.ID
 				deliveries[p.ID] = p.RetryCount + 1 // XCLAIM counts a delivery
 			}
-			msgs, err := c.rdb.XClaim(ctx, &redis.XClaimArgs{
-				Stream: stream, Group: c.cfg.Group, Consumer: c.cfg.Consumer,
-				MinIdle: c.cfg.ClaimIdle, Messages: ids,
-			}).Result()
-			if err != nil && !errors.Is(err, redis.Nil) {
+			msgs, err := c.xclaim(ctx, stream, ids)
+			if err != nil {
 				return claimed, fmt.Errorf("XCLAIM from %s: %w", cons.Name, err)
 			}
 			c.stats.claimed.Add(int64(len(msgs)))
@@ -101,4 +98,29 @@ func (c *Consumer) claimOnce(ctx context.Context, si int, out chan<- *batch) (in
 		}
 	}
 	return claimed, nil
+}
+
+// xclaim claims ids for this consumer. When the reply is lost the claim may
+// have happened: the entries would then be ours, unseen, and no longer the
+// dead consumer's, so nobody would look at them again. It therefore retries
+// the same claim, without the min-idle guard (which our own first attempt
+// would now fail), until Redis answers or ctx ends. At worst an entry that
+// another replica claimed in between is processed twice.
+func (c *Consumer) xclaim(ctx context.Context, stream string, ids []string) ([]redis.XMessage, error) {
+	bo := backoff{min: c.cfg.RetryMin, max: c.cfg.RetryMax}
+	minIdle := c.cfg.ClaimIdle
+	for {
+		msgs, err := c.rdb.XClaim(ctx, &redis.XClaimArgs{
+			Stream: stream, Group: c.cfg.Group, Consumer: c.cfg.Consumer, MinIdle: minIdle, Messages: ids,
+		}).Result()
+		if err == nil || errors.Is(err, redis.Nil) {
+			return msgs, nil
+		}
+		c.redisFailed(err)
+		c.log.Warn().Err(err).Str("shard", stream).Int("entries", len(ids)).Msg("XCLAIM failed, retrying the same claim")
+		minIdle = 0
+		if !bo.wait(ctx) {
+			return nil, err
+		}
+	}
 }

@@ -36,6 +36,11 @@ type Consumer struct {
 
 // New validates cfg and returns a Consumer. It does not close rdb or pool;
 // the caller does, after Run returned.
+//
+// rdb should not retry failed commands itself (go-redis' MaxRetries: -1):
+// a read retried after a lost reply delivers entries nobody sees. The
+// consumer retries everything it does, and re-reads what a failed read may
+// have delivered.
 func New(rdb redis.UniversalClient, pool *pgxpool.Pool, cfg Config) (*Consumer, error) {
 	if rdb == nil || pool == nil {
 		return nil, errors.New("consumer: nil Redis client or PostgreSQL pool")

@@ -30,6 +30,11 @@ func (c *Consumer) read(ctx context.Context, si int, out chan<- *batch) {
 	// our pending list and must reach the window. ReadBlock bounds the wait.
 	readCtx := context.WithoutCancel(ctx)
 	cursor := "0" // own pending entries first; ">" once they are drained
+	// lastSeen is the highest ID a read returned. A read whose reply was
+	// lost (connection cut, Redis stopping) may still have delivered
+	// entries: they sit in our pending list above lastSeen, and only
+	// reading our own history from there finds them again.
+	lastSeen := "0"
 	bo := backoff{min: c.cfg.RetryMin, max: c.cfg.RetryMax}
 	for ctx.Err() == nil {
 		streams, err := c.rdb.XReadGroup(readCtx, &redis.XReadGroupArgs{
@@ -58,6 +63,9 @@ func (c *Consumer) read(ctx context.Context, si int, out chan<- *batch) {
 			c.redisFailed(err)
 			c.stats.retries[retryRead].Add(1)
 			log.Error().Err(err).Msg("XREADGROUP failed, retrying")
+			if cursor == ">" {
+				cursor = lastSeen
+			}
 			bo.wait(ctx)
 			continue
 		}
@@ -77,6 +85,9 @@ func (c *Consumer) read(ctx context.Context, si int, out chan<- *batch) {
 		}
 		if len(msgs) == 0 {
 			continue
+		}
+		if last := msgs[len(msgs)-1].ID; idAfter(last, lastSeen) {
+			lastSeen = last
 		}
 		var deliveries map[string]int64
 		if cursor != ">" {
@@ -141,4 +152,12 @@ func (c *Consumer) ownDeliveries(ctx context.Context, stream string, msgs []redi
 		m[p.ID] = p.RetryCount
 	}
 	return m, nil
+}
+
+// idAfter reports whether entry ID a is greater than b; unparsable IDs are
+// not (Redis only returns valid ones).
+func idAfter(a, b string) bool {
+	x, err1 := event.ParseID(a)
+	y, err2 := event.ParseID(b)
+	return err1 == nil && err2 == nil && x.Compare(y) > 0
 }

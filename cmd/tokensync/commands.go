@@ -37,6 +37,12 @@ func openRedis(cfg config) redis.UniversalClient {
 	return rdb
 }
 
+// openConsumerRedis is openRedis without go-redis' own retries: see consumer.New.
+func openConsumerRedis(cfg config) redis.UniversalClient {
+	rdb, _ := redisClientNoRetries(cfg.RedisURL, cfg.RedisCluster)
+	return rdb
+}
+
 func migrate(ctx context.Context, args []string) error {
 	if len(args) > 0 {
 		return configError{"migrate takes no arguments"}
@@ -79,7 +85,7 @@ func consume(ctx context.Context, args []string) error {
 		return fmt.Errorf("PostgreSQL pool: %w", err)
 	}
 	defer pool.Close()
-	rdb := openRedis(cfg)
+	rdb := openConsumerRedis(cfg)
 	defer rdb.Close()
 	ccfg := cfg.consumer(log)
 	if chaosHook != nil {

@@ -13,6 +13,15 @@ import (
 // (redis://h1:7000,h2:7001,h3:7002, or go-redis' ?addr=h2:7001&addr=… form)
 // or when cluster is set. The caller closes it.
 func redisClient(raw string, cluster bool) (redis.UniversalClient, error) {
+	return newRedisClient(raw, cluster, 0)
+}
+
+// redisClientNoRetries is redisClient with go-redis' command retries off.
+func redisClientNoRetries(raw string, cluster bool) (redis.UniversalClient, error) {
+	return newRedisClient(raw, cluster, -1)
+}
+
+func newRedisClient(raw string, cluster bool, maxRetries int) (redis.UniversalClient, error) {
 	clusterURL, many, err := clusterForm(raw)
 	if err != nil {
 		return nil, err
@@ -22,11 +31,17 @@ func redisClient(raw string, cluster bool) (redis.UniversalClient, error) {
 		if err != nil {
 			return nil, err
 		}
+		if maxRetries != 0 {
+			opt.MaxRetries = maxRetries
+		}
 		return redis.NewClusterClient(opt), nil
 	}
 	opt, err := redis.ParseURL(raw)
 	if err != nil {
 		return nil, err
+	}
+	if maxRetries != 0 {
+		opt.MaxRetries = maxRetries
 	}
 	return redis.NewClient(opt), nil
 }
