@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -17,14 +16,7 @@ const claimBatch = 1000
 // claim runs every ClaimInterval until ctx ends, taking over the pending
 // entries of consumers whose heartbeat has expired, and sends them to out.
 func (c *Consumer) claim(ctx context.Context, out chan<- *batch) {
-	t := time.NewTicker(c.cfg.ClaimInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, c.cfg.ClaimInterval, func() {
 		for si := range c.streams {
 			n, err := c.claimOnce(ctx, si, out)
 			if err != nil && ctx.Err() == nil {
@@ -36,7 +28,7 @@ func (c *Consumer) claim(ctx context.Context, out chan<- *batch) {
 			}
 		}
 		c.stats.claimRuns.Add(1)
-	}
+	})
 }
 
 // claimOnce is one pass over the group's consumers.

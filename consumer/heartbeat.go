@@ -24,19 +24,12 @@ func (c *Consumer) beat(ctx context.Context) error {
 }
 
 func (c *Consumer) heartbeat(ctx context.Context) {
-	t := time.NewTicker(c.cfg.ClaimIdle / 3)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := c.beat(ctx); err != nil && ctx.Err() == nil {
-				c.redisFailed(err)
-				c.log.Warn().Err(err).Msg("heartbeat failed; other replicas may take over our entries")
-			}
+	every(ctx, c.cfg.ClaimIdle/3, func() {
+		if err := c.beat(ctx); err != nil && ctx.Err() == nil {
+			c.redisFailed(err)
+			c.log.Warn().Err(err).Msg("heartbeat failed; other replicas may take over our entries")
 		}
-	}
+	})
 }
 
 // stopBeating removes the heartbeat at a clean exit, so that what this run

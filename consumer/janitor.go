@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -65,19 +64,12 @@ return 1`)
 // janitor trims the stream and forgets dead consumers every TrimInterval,
 // on one replica at a time.
 func (c *Consumer) janitor(ctx context.Context) {
-	t := time.NewTicker(c.cfg.TrimInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, c.cfg.TrimInterval, func() {
 		if err := c.tidy(ctx); err != nil && ctx.Err() == nil {
 			c.redisFailed(err)
 			c.log.Warn().Err(err).Msg("janitor failed; will retry")
 		}
-	}
+	})
 }
 
 // tidy is one janitor pass over every shard.

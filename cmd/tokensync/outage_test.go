@@ -134,15 +134,7 @@ func TestPostgresOutage(t *testing.T) {
 	t.Logf("drained %v after the restore; %d events produced", time.Since(restored).Round(time.Millisecond), sent)
 	waitReady(t, p, metrics, http.StatusOK, 30*time.Second)
 
-	if code := p.stop(30 * time.Second); code != 0 {
-		t.Fatalf("consume exited %d after SIGTERM", code)
-	}
-	evs, malformed := testenv.StreamEvents(t, rdb, stream)
-	if len(malformed) > 0 {
-		t.Fatalf("%d malformed entries in the stream", len(malformed))
-	}
-	testenv.RequireTable(t, pool, testenv.Fold(evs))
-	testenv.RequireNothingPending(t, rdb, stream, group)
+	requireCleanEnd(t, p, rdb, pool, stream, group)
 }
 
 // producing is a background producer publishing at a steady rate.

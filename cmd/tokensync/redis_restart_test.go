@@ -94,15 +94,7 @@ func TestRedisRestart(t *testing.T) {
 		t.Errorf("consume started consuming %d times; want once, reconnecting in place", n)
 	}
 
-	if code := p.stop(30 * time.Second); code != 0 {
-		t.Fatalf("consume exited %d after SIGTERM", code)
-	}
-	evs, malformed := testenv.StreamEvents(t, rdb, stream)
-	if len(malformed) > 0 {
-		t.Fatalf("%d malformed entries in the stream", len(malformed))
-	}
-	testenv.RequireTable(t, pool, testenv.Fold(evs))
-	testenv.RequireNothingPending(t, rdb, stream, group)
+	requireCleanEnd(t, p, rdb, pool, stream, group)
 }
 
 // redisServer is a redis-server process owned by one test, restartable on
@@ -232,10 +224,5 @@ func TestRedisConnectionCuts(t *testing.T) {
 	}
 	pr.stop(t)
 	testenv.WaitDrained(t, rdb, stream, "tokensync", 2*time.Minute)
-	if code := c.stop(30 * time.Second); code != 0 {
-		t.Fatalf("consume exited %d", code)
-	}
-	evs, _ := testenv.StreamEvents(t, rdb, stream)
-	testenv.RequireTable(t, pool, testenv.Fold(evs))
-	testenv.RequireNothingPending(t, rdb, stream, "tokensync")
+	requireCleanEnd(t, c, rdb, pool, stream, "tokensync")
 }
