@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -17,24 +16,19 @@ const claimBatch = 1000
 // claim runs every ClaimInterval until ctx ends, taking over the pending
 // entries of consumers whose heartbeat has expired, and sends them to out.
 func (c *Consumer) claim(ctx context.Context, out chan<- *batch) {
-	t := time.NewTicker(c.cfg.ClaimInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
+	every(ctx, c.cfg.ClaimInterval, func() {
+		for si := range c.streams {
+			n, err := c.claimOnce(ctx, si, out)
+			if err != nil && ctx.Err() == nil {
+				c.redisFailed(err)
+				c.log.Warn().Err(err).Str("shard", c.streams[si]).Msg("claiming dead consumers' entries failed; will retry")
+			}
+			if n > 0 {
+				c.log.Info().Int("entries", n).Str("shard", c.streams[si]).Msg("took over entries of dead consumers")
+			}
 		}
-		n, err := c.claimOnce(ctx, out)
 		c.stats.claimRuns.Add(1)
-		if err != nil && ctx.Err() == nil {
-			c.redisFailed(err)
-			c.log.Warn().Err(err).Msg("claiming dead consumers' entries failed; will retry")
-		}
-		if n > 0 {
-			c.log.Info().Int("entries", n).Msg("took over entries of dead consumers")
-		}
-	}
+	})
 }
 
 // claimOnce is one pass over the group's consumers.
@@ -45,8 +39,9 @@ func (c *Consumer) claim(ctx context.Context, out chan<- *batch) {
 // ClaimIdle as min-idle-time makes concurrent claimers take each entry once.
 // XCLAIM drops entries deleted from the stream from the pending list (Redis
 // 7.0), which acknowledges them away.
-func (c *Consumer) claimOnce(ctx context.Context, out chan<- *batch) (int, error) {
-	consumers, err := c.rdb.XInfoConsumers(ctx, c.cfg.Stream, c.cfg.Group).Result()
+func (c *Consumer) claimOnce(ctx context.Context, si int, out chan<- *batch) (int, error) {
+	stream := c.streams[si]
+	consumers, err := c.rdb.XInfoConsumers(ctx, stream, c.cfg.Group).Result()
 	if err != nil {
 		return 0, fmt.Errorf("XINFO CONSUMERS: %w", err)
 	}
@@ -55,7 +50,7 @@ func (c *Consumer) claimOnce(ctx context.Context, out chan<- *batch) (int, error
 		if cons.Name == c.cfg.Consumer || cons.Pending == 0 {
 			continue
 		}
-		alive, err := c.rdb.Exists(ctx, event.HeartbeatKey(c.cfg.Stream, c.cfg.Group, cons.Name)).Result()
+		alive, err := c.rdb.Exists(ctx, event.HeartbeatKey(stream, c.cfg.Group, cons.Name)).Result()
 		if err != nil {
 			return claimed, fmt.Errorf("heartbeat of %s: %w", cons.Name, err)
 		}
@@ -64,7 +59,7 @@ func (c *Consumer) claimOnce(ctx context.Context, out chan<- *batch) (int, error
 		}
 		for ctx.Err() == nil {
 			pend, err := c.rdb.XPendingExt(ctx, &redis.XPendingExtArgs{
-				Stream: c.cfg.Stream, Group: c.cfg.Group, Consumer: cons.Name,
+				Stream: stream, Group: c.cfg.Group, Consumer: cons.Name,
 				Idle: c.cfg.ClaimIdle, Start: "-", End: "+", Count: claimBatch,
 			}).Result()
 			if err != nil {
@@ -79,18 +74,15 @@ func (c *Consumer) claimOnce(ctx context.Context, out chan<- *batch) (int, error
 				ids[i] = p.ID
 				deliveries[p.ID] = p.RetryCount + 1 // XCLAIM counts a delivery
 			}
-			msgs, err := c.rdb.XClaim(ctx, &redis.XClaimArgs{
-				Stream: c.cfg.Stream, Group: c.cfg.Group, Consumer: c.cfg.Consumer,
-				MinIdle: c.cfg.ClaimIdle, Messages: ids,
-			}).Result()
-			if err != nil && !errors.Is(err, redis.Nil) {
+			msgs, err := c.xclaim(ctx, stream, ids)
+			if err != nil {
 				return claimed, fmt.Errorf("XCLAIM from %s: %w", cons.Name, err)
 			}
 			c.stats.claimed.Add(int64(len(msgs)))
 			claimed += len(msgs)
-			c.log.Info().Str("from", cons.Name).Int("entries", len(msgs)).Int("gone", len(ids)-len(msgs)).Msg("claimed entries of a dead consumer")
+			c.log.Info().Str("shard", stream).Str("from", cons.Name).Int("entries", len(msgs)).Int("gone", len(ids)-len(msgs)).Msg("claimed entries of a dead consumer")
 			if len(msgs) > 0 {
-				out <- c.decode(msgs, deliveries)
+				out <- c.decode(si, msgs, deliveries)
 			}
 			if len(pend) < claimBatch {
 				break
@@ -98,4 +90,29 @@ func (c *Consumer) claimOnce(ctx context.Context, out chan<- *batch) (int, error
 		}
 	}
 	return claimed, nil
+}
+
+// xclaim claims ids for this consumer. When the reply is lost the claim may
+// have happened: the entries would then be ours, unseen, and no longer the
+// dead consumer's, so nobody would look at them again. It therefore retries
+// the same claim, without the min-idle guard (which our own first attempt
+// would now fail), until Redis answers or ctx ends. At worst an entry that
+// another replica claimed in between is processed twice.
+func (c *Consumer) xclaim(ctx context.Context, stream string, ids []string) ([]redis.XMessage, error) {
+	bo := backoff{min: c.cfg.RetryMin, max: c.cfg.RetryMax}
+	minIdle := c.cfg.ClaimIdle
+	for {
+		msgs, err := c.rdb.XClaim(ctx, &redis.XClaimArgs{
+			Stream: stream, Group: c.cfg.Group, Consumer: c.cfg.Consumer, MinIdle: minIdle, Messages: ids,
+		}).Result()
+		if err == nil || errors.Is(err, redis.Nil) {
+			return msgs, nil
+		}
+		c.redisFailed(err)
+		c.log.Warn().Err(err).Str("shard", stream).Int("entries", len(ids)).Msg("XCLAIM failed, retrying the same claim")
+		minIdle = 0
+		if !bo.wait(ctx) {
+			return nil, err
+		}
+	}
 }

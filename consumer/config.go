@@ -41,6 +41,10 @@ var DefaultUrgentTypes = []event.Type{event.TypeMigration}
 // Config configures a Consumer. Zero fields take the defaults above.
 type Config struct {
 	Stream string // stream key
+	// Shards splits the stream into "<Stream>:{i}" keys (event.ShardStreams)
+	// that a Redis Cluster spreads over its nodes; 1 (the default) keeps the
+	// single stream. Every consumer reads every shard.
+	Shards int
 	Group  string // consumer group, created with MKSTREAM when missing
 	// Consumer names this replica in the group; the host name when empty. A
 	// replica restarted under the same name first replays its own pending entries.
@@ -107,6 +111,7 @@ type Config struct {
 func (c *Config) setDefaults() {
 	c.Stream = cmp.Or(c.Stream, DefaultStream)
 	c.Group = cmp.Or(c.Group, DefaultGroup)
+	c.Shards = cmp.Or(c.Shards, 1)
 	if c.Consumer == "" {
 		c.Consumer, _ = os.Hostname()
 	}
@@ -139,6 +144,7 @@ func (c *Config) validate() error {
 		}
 	}
 	check(c.Consumer != "", "Consumer is empty and the host name is unknown")
+	check(c.Shards >= 1 && c.Shards <= 1024, "Shards %d: want 1 to 1024", c.Shards)
 	if c.StartID != "$" {
 		_, err := event.ParseID(c.StartID)
 		check(err == nil, "StartID %q: want 0, $ or an entry ID", c.StartID)

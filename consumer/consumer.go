@@ -13,16 +13,18 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
+	"github.com/tokensync/tokensync/event"
 	"github.com/tokensync/tokensync/store"
 )
 
 // Consumer is one replica of the pipeline.
 type Consumer struct {
-	rdb   redis.UniversalClient
-	pool  *pgxpool.Pool
-	cfg   Config
-	log   zerolog.Logger
-	stats counters
+	rdb     redis.UniversalClient
+	pool    *pgxpool.Pool
+	cfg     Config
+	streams []string // the shards of cfg.Stream
+	log     zerolog.Logger
+	stats   counters
 
 	// Unix milliseconds since which PostgreSQL or Redis keeps failing; 0 when fine.
 	pgDownSince, redisDownSince atomic.Int64
@@ -34,6 +36,11 @@ type Consumer struct {
 
 // New validates cfg and returns a Consumer. It does not close rdb or pool;
 // the caller does, after Run returned.
+//
+// rdb should not retry failed commands itself (go-redis' MaxRetries: -1):
+// a read retried after a lost reply delivers entries nobody sees. The
+// consumer retries everything it does, and re-reads what a failed read may
+// have delivered.
 func New(rdb redis.UniversalClient, pool *pgxpool.Pool, cfg Config) (*Consumer, error) {
 	if rdb == nil || pool == nil {
 		return nil, errors.New("consumer: nil Redis client or PostgreSQL pool")
@@ -42,7 +49,7 @@ func New(rdb redis.UniversalClient, pool *pgxpool.Pool, cfg Config) (*Consumer, 
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("consumer config: %w", err)
 	}
-	c := &Consumer{rdb: rdb, pool: pool, cfg: cfg}
+	c := &Consumer{rdb: rdb, pool: pool, cfg: cfg, streams: event.ShardStreams(cfg.Stream, cfg.Shards)}
 	c.stats.flushSeconds = newFlushHistogram()
 	c.stats.deadByKind = map[string]*atomic.Int64{deadMalformed: {}, deadMaxDeliveries: {}, deadRejected: {}}
 	c.log = cfg.Logger.With().Str("stream", cfg.Stream).Str("group", cfg.Group).Str("consumer", cfg.Consumer).Logger()
@@ -64,7 +71,12 @@ func (c *Consumer) Run(ctx context.Context) error {
 			c.pgFailed(err)
 		} else {
 			c.pgOK()
-			if err = c.ensureGroup(ctx); err == nil {
+			for _, s := range c.streams {
+				if err = c.ensureGroup(ctx, s); err != nil {
+					break
+				}
+			}
+			if err == nil {
 				err = c.beat(ctx) // before reading: nobody may claim what we replay
 			}
 			if err != nil {
@@ -83,7 +95,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 	c.running.Store(true)
 	defer c.running.Store(false)
 	c.log.Info().Dur("flush_interval", c.cfg.FlushInterval).Int("max_batch_mints", c.cfg.MaxBatchMints).
-		Dur("claim_idle", c.cfg.ClaimIdle).Msg("consuming")
+		Dur("claim_idle", c.cfg.ClaimIdle).Int("shards", len(c.streams)).Msg("consuming")
 
 	// Flushes outlive ctx so the final one can run; shutdown cancels them
 	// when ShutdownTimeout has passed. The heartbeat lives as long as
@@ -103,11 +115,14 @@ func (c *Consumer) Run(ctx context.Context) error {
 	if !c.cfg.DisableTrim {
 		goFn(func() { c.janitor(ctx) })
 	}
-	// Reader and claimer feed the loop; in closes when both are done.
+	// Readers (one per shard) and the claimer feed the loop; in closes
+	// when all of them are done.
 	in := make(chan *batch, 1)
 	var senders sync.WaitGroup
-	senders.Add(2)
-	goFn(func() { defer senders.Done(); c.read(ctx, in) })
+	senders.Add(len(c.streams) + 1)
+	for si := range c.streams {
+		goFn(func() { defer senders.Done(); c.read(ctx, si, in) })
+	}
 	goFn(func() { defer senders.Done(); c.claim(ctx, in) })
 	goFn(func() { senders.Wait(); close(in) })
 
@@ -236,16 +251,20 @@ func (c *Consumer) Ready(ctx context.Context) error {
 	if err := c.pool.Ping(ctx); err != nil {
 		return fmt.Errorf("PostgreSQL: %w", err)
 	}
-	groups, err := c.rdb.XInfoGroups(ctx, c.cfg.Stream).Result()
-	if err != nil {
-		return fmt.Errorf("Redis: %w", err)
-	}
-	for _, g := range groups {
-		if g.Name == c.cfg.Group {
-			return nil
+	for _, s := range c.streams {
+		groups, err := c.rdb.XInfoGroups(ctx, s).Result()
+		if err != nil {
+			return fmt.Errorf("Redis: %w", err)
+		}
+		found := false
+		for _, g := range groups {
+			found = found || g.Name == c.cfg.Group
+		}
+		if !found {
+			return fmt.Errorf("group %s of %s does not exist", c.cfg.Group, s)
 		}
 	}
-	return fmt.Errorf("group %s of %s does not exist", c.cfg.Group, c.cfg.Stream)
+	return nil
 }
 
 // Stats are cumulative counters of one Consumer.

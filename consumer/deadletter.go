@@ -53,7 +53,8 @@ func (c *Consumer) deadLetter(ctx context.Context, d *deadEntry) error {
 	if d.deliveries > 0 {
 		args = append(args, event.DeadFieldDeliveries, d.deliveries)
 	}
-	keysArg := []string{c.cfg.Stream, event.DeadLetterStream(c.cfg.Stream)}
+	stream := c.streams[d.stream]
+	keysArg := []string{stream, event.DeadLetterStream(stream)}
 	if err := deadLetterScript.Run(ctx, c.rdb, keysArg, args...).Err(); err != nil {
 		return fmt.Errorf("dead-letter %s: %w", d.id, err)
 	}

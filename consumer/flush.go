@@ -43,8 +43,8 @@ func (c *Consumer) flush(ctx context.Context, w *window) (FlushInfo, bool) {
 				info.Written, info.Stale, info.Rejected = res.Written, res.Stale()-len(rejected), len(rejected)
 				for _, r := range rejected {
 					log.Error().Err(r.Err).Str("mint", r.Mint).Msg("PostgreSQL refused a row; dead-lettering its entries")
-					for _, id := range w.slots[r.Mint].ids {
-						dead = append(dead, deadEntry{kind: deadRejected, id: id, reason: r.Err.Error()})
+					for _, ref := range w.slots[r.Mint].ids {
+						dead = append(dead, deadEntry{kind: deadRejected, stream: ref.stream, id: ref.id, reason: r.Err.Error()})
 					}
 					delete(w.slots, r.Mint)
 				}
@@ -74,27 +74,40 @@ func (c *Consumer) flush(ctx context.Context, w *window) (FlushInfo, bool) {
 		i++
 	}
 	info.Dead = len(dead)
-	ids := w.gone
-	for _, s := range w.slots {
-		ids = append(ids, s.ids...)
+	ids := make([][]string, len(c.streams)) // per stream
+	acked := 0
+	add := func(r entryRef) {
+		ids[r.stream] = append(ids[r.stream], r.id)
+		acked++
 	}
-	for rest := ids; len(rest) > 0; {
-		n := min(len(rest), ackChunk)
-		if err := c.rdb.XAck(ctx, c.cfg.Stream, c.cfg.Group, rest[:n]...).Err(); err != nil {
-			c.redisFailed(err)
-			c.stats.retries[retryAck].Add(1)
-			// Committed but not acknowledged: a replay would be harmless,
-			// but the entries would be written twice, so keep trying.
-			log.Error().Err(err).Int("ids", n).Msg("XACK failed, retrying")
-			if !bo.wait(ctx) {
-				return info, false
-			}
-			continue
+	for _, r := range w.gone {
+		add(r)
+	}
+	for _, s := range w.slots {
+		for _, r := range s.ids {
+			add(r)
 		}
-		rest = rest[n:]
+	}
+	for si, list := range ids {
+		for rest := list; len(rest) > 0; {
+			n := min(len(rest), ackChunk)
+			if err := c.rdb.XAck(ctx, c.streams[si], c.cfg.Group, rest[:n]...).Err(); err != nil {
+				c.redisFailed(err)
+				c.stats.retries[retryAck].Add(1)
+				// Committed but not acknowledged: a replay would be
+				// harmless, but the entries would be written twice, so
+				// keep trying.
+				log.Error().Err(err).Int("ids", n).Msg("XACK failed, retrying")
+				if !bo.wait(ctx) {
+					return info, false
+				}
+				continue
+			}
+			rest = rest[n:]
+		}
 	}
 	c.redisOK()
-	info.Acked = len(ids) + len(dead)
+	info.Acked = acked + len(dead)
 	info.Took = time.Since(start)
 	for i, n := range w.byType {
 		c.stats.appliedByType[i].Add(int64(n))
@@ -116,7 +129,7 @@ func (c *Consumer) fetchValues(ctx context.Context, d *deadEntry) error {
 	if d.values != nil {
 		return nil
 	}
-	msgs, err := c.rdb.XRangeN(ctx, c.cfg.Stream, d.id, d.id, 1).Result()
+	msgs, err := c.rdb.XRangeN(ctx, c.streams[d.stream], d.id, d.id, 1).Result()
 	if err != nil {
 		return fmt.Errorf("XRANGE %s: %w", d.id, err)
 	}

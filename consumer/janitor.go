@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -65,38 +64,41 @@ return 1`)
 // janitor trims the stream and forgets dead consumers every TrimInterval,
 // on one replica at a time.
 func (c *Consumer) janitor(ctx context.Context) {
-	t := time.NewTicker(c.cfg.TrimInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, c.cfg.TrimInterval, func() {
 		if err := c.tidy(ctx); err != nil && ctx.Err() == nil {
 			c.redisFailed(err)
 			c.log.Warn().Err(err).Msg("janitor failed; will retry")
 		}
-	}
+	})
 }
 
-// tidy is one janitor pass; it does nothing when another replica holds the lock.
+// tidy is one janitor pass over every shard.
 func (c *Consumer) tidy(ctx context.Context) error {
-	got, err := c.rdb.SetNX(ctx, event.JanitorLockKey(c.cfg.Stream), c.cfg.Consumer, c.cfg.TrimInterval).Result()
+	var errs []error
+	for _, s := range c.streams {
+		errs = append(errs, c.tidyStream(ctx, s))
+	}
+	return errors.Join(errs...)
+}
+
+// tidyStream trims one stream and forgets its dead consumers; it does
+// nothing when another replica holds the stream's janitor lock.
+func (c *Consumer) tidyStream(ctx context.Context, stream string) error {
+	got, err := c.rdb.SetNX(ctx, event.JanitorLockKey(stream), c.cfg.Consumer, c.cfg.TrimInterval).Result()
 	if err != nil {
 		return fmt.Errorf("janitor lock: %w", err)
 	}
 	if !got {
 		return nil
 	}
-	trimmed, err := c.Trim(ctx)
+	trimmed, err := c.trim(ctx, stream)
 	if err != nil {
 		return err
 	}
 	if trimmed > 0 {
-		c.log.Info().Int64("entries", trimmed).Msg("trimmed the stream")
+		c.log.Info().Int64("entries", trimmed).Str("shard", stream).Msg("trimmed the stream")
 	}
-	consumers, err := c.rdb.XInfoConsumers(ctx, c.cfg.Stream, c.cfg.Group).Result()
+	consumers, err := c.rdb.XInfoConsumers(ctx, stream, c.cfg.Group).Result()
 	if err != nil {
 		return fmt.Errorf("XINFO CONSUMERS: %w", err)
 	}
@@ -105,24 +107,36 @@ func (c *Consumer) tidy(ctx context.Context) error {
 		if cons.Pending > 0 || cons.Name == c.cfg.Consumer || cons.Idle < c.cfg.ClaimIdle {
 			continue
 		}
-		keys := []string{c.cfg.Stream, event.HeartbeatKey(c.cfg.Stream, c.cfg.Group, cons.Name)}
+		keys := []string{stream, event.HeartbeatKey(stream, c.cfg.Group, cons.Name)}
 		n, err := forgetScript.Run(ctx, c.rdb, keys, c.cfg.Group, cons.Name).Int()
 		if err != nil {
 			return fmt.Errorf("forget consumer %s: %w", cons.Name, err)
 		}
 		if n == 1 {
-			c.log.Info().Str("gone", cons.Name).Msg("removed a consumer that is gone and holds no entries")
+			c.log.Info().Str("gone", cons.Name).Str("shard", stream).Msg("removed a consumer that is gone and holds no entries")
 		}
 	}
 	return nil
 }
 
-// Trim removes entries older than Retain that no group of the stream still
-// needs, and returns how many. Safe to call from anywhere at any time.
+// Trim removes, from every shard, entries older than Retain that no group
+// still needs, and returns how many. Safe to call from anywhere at any time.
 func (c *Consumer) Trim(ctx context.Context) (int64, error) {
-	n, err := trimScript.Run(ctx, c.rdb, []string{c.cfg.Stream}, c.cfg.Retain.Milliseconds()).Int64()
+	var total int64
+	for _, s := range c.streams {
+		n, err := c.trim(ctx, s)
+		if err != nil {
+			return total, err
+		}
+		total += n
+	}
+	return total, nil
+}
+
+func (c *Consumer) trim(ctx context.Context, stream string) (int64, error) {
+	n, err := trimScript.Run(ctx, c.rdb, []string{stream}, c.cfg.Retain.Milliseconds()).Int64()
 	if err != nil && !errors.Is(err, redis.Nil) {
-		return 0, fmt.Errorf("trim %s: %w", c.cfg.Stream, err)
+		return 0, fmt.Errorf("trim %s: %w", stream, err)
 	}
 	c.stats.trimmed.Add(max(n, 0))
 	return max(n, 0), nil

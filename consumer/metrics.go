@@ -138,14 +138,16 @@ func (m *collector) Collect(ch chan<- prometheus.Metric) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	groups, err := c.rdb.XInfoGroups(ctx, c.cfg.Stream).Result()
-	if err != nil {
-		return // Redis trouble shows in tokensync_up and the error counters
-	}
-	for _, g := range groups {
-		if g.Name == c.cfg.Group {
-			gauge(descPending, float64(g.Pending), c.cfg.Stream, c.cfg.Group)
-			gauge(descLag, float64(g.Lag), c.cfg.Stream, c.cfg.Group)
+	for _, s := range c.streams {
+		groups, err := c.rdb.XInfoGroups(ctx, s).Result()
+		if err != nil {
+			continue // Redis trouble shows in tokensync_up and the error counters
+		}
+		for _, g := range groups {
+			if g.Name == c.cfg.Group {
+				gauge(descPending, float64(g.Pending), s, c.cfg.Group)
+				gauge(descLag, float64(g.Lag), s, c.cfg.Group)
+			}
 		}
 	}
 }

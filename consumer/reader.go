@@ -11,29 +11,36 @@ import (
 )
 
 // ensureGroup creates the group, and the stream with it, unless it exists.
-func (c *Consumer) ensureGroup(ctx context.Context) error {
-	err := c.rdb.XGroupCreateMkStream(ctx, c.cfg.Stream, c.cfg.Group, c.cfg.StartID).Err()
+func (c *Consumer) ensureGroup(ctx context.Context, stream string) error {
+	err := c.rdb.XGroupCreateMkStream(ctx, stream, c.cfg.Group, c.cfg.StartID).Err()
 	if err != nil && !redis.HasErrorPrefix(err, "BUSYGROUP") {
-		return fmt.Errorf("create group %s on %s: %w", c.cfg.Group, c.cfg.Stream, err)
+		return fmt.Errorf("create group %s on %s: %w", c.cfg.Group, stream, err)
 	}
 	return nil
 }
 
-// read runs until ctx ends, sending decoded batches to out.
-// It first reads this consumer's own pending entries (ID 0 onwards: what a
+// read runs until ctx ends, sending decoded batches of stream si to out.
+// One reader per stream: in a cluster the shards live on different nodes, and
+// one XREADGROUP may not span slots. It first reads this consumer's own pending entries (ID 0 onwards: what a
 // previous run under the same name read but never acknowledged), then new ones.
-func (c *Consumer) read(ctx context.Context, out chan<- *batch) {
-	log := c.log.With().Str("component", "reader").Logger()
+func (c *Consumer) read(ctx context.Context, si int, out chan<- *batch) {
+	stream := c.streams[si]
+	log := c.log.With().Str("component", "reader").Str("shard", stream).Logger()
 	// Reads are not cancelled midway: entries a read returns are already in
 	// our pending list and must reach the window. ReadBlock bounds the wait.
 	readCtx := context.WithoutCancel(ctx)
 	cursor := "0" // own pending entries first; ">" once they are drained
+	// lastSeen is the highest ID a read returned. A read whose reply was
+	// lost (connection cut, Redis stopping) may still have delivered
+	// entries: they sit in our pending list above lastSeen, and only
+	// reading our own history from there finds them again.
+	lastSeen := "0"
 	bo := backoff{min: c.cfg.RetryMin, max: c.cfg.RetryMax}
 	for ctx.Err() == nil {
 		streams, err := c.rdb.XReadGroup(readCtx, &redis.XReadGroupArgs{
 			Group:    c.cfg.Group,
 			Consumer: c.cfg.Consumer,
-			Streams:  []string{c.cfg.Stream, cursor},
+			Streams:  []string{stream, cursor},
 			Count:    c.cfg.ReadCount,
 			Block:    c.cfg.ReadBlock,
 		}).Result()
@@ -45,8 +52,8 @@ func (c *Consumer) read(ctx context.Context, out chan<- *batch) {
 			// The group vanished: Redis restarted without persistence or
 			// someone destroyed it. Recreating it replays from StartID; the
 			// version guard makes the replay harmless.
-			log.Warn().Str("stream", c.cfg.Stream).Str("group", c.cfg.Group).Msg("consumer group missing, recreating it")
-			if err := c.ensureGroup(readCtx); err != nil {
+			log.Warn().Msg("consumer group missing, recreating it")
+			if err := c.ensureGroup(readCtx, stream); err != nil {
 				log.Error().Err(err).Msg("recreate consumer group")
 				bo.wait(ctx)
 			}
@@ -56,6 +63,9 @@ func (c *Consumer) read(ctx context.Context, out chan<- *batch) {
 			c.redisFailed(err)
 			c.stats.retries[retryRead].Add(1)
 			log.Error().Err(err).Msg("XREADGROUP failed, retrying")
+			if cursor == ">" {
+				cursor = lastSeen
+			}
 			bo.wait(ctx)
 			continue
 		}
@@ -76,9 +86,12 @@ func (c *Consumer) read(ctx context.Context, out chan<- *batch) {
 		if len(msgs) == 0 {
 			continue
 		}
+		if last := msgs[len(msgs)-1].ID; idAfter(last, lastSeen) {
+			lastSeen = last
+		}
 		var deliveries map[string]int64
 		if cursor != ">" {
-			if deliveries, err = c.ownDeliveries(readCtx, msgs); err != nil {
+			if deliveries, err = c.ownDeliveries(readCtx, stream, msgs); err != nil {
 				// Without counts the entries are applied as usual; the
 				// limit applies at a later delivery.
 				log.Warn().Err(err).Msg("delivery counts of replayed entries unavailable")
@@ -86,15 +99,15 @@ func (c *Consumer) read(ctx context.Context, out chan<- *batch) {
 		}
 		// Blocks while the buffer is full: back-pressure. The loop keeps
 		// taking batches until out is closed, also while shutting down.
-		out <- c.decode(msgs, deliveries)
+		out <- c.decode(si, msgs, deliveries)
 	}
 }
 
 // decode turns a reply into a batch. deliveries, when known, holds each
 // entry's delivery count; entries delivered more than MaxDeliveries times
 // are dead-lettered instead of applied.
-func (c *Consumer) decode(msgs []redis.XMessage, deliveries map[string]int64) *batch {
-	b := &batch{events: make([]event.Event, 0, len(msgs)), ids: make([]string, 0, len(msgs))}
+func (c *Consumer) decode(si int, msgs []redis.XMessage, deliveries map[string]int64) *batch {
+	b := &batch{stream: si, events: make([]event.Event, 0, len(msgs)), ids: make([]string, 0, len(msgs))}
 	for _, m := range msgs {
 		if len(m.Values) == 0 {
 			// Deleted from the stream while pending: nothing left to apply.
@@ -126,9 +139,9 @@ func (c *Consumer) decode(msgs []redis.XMessage, deliveries map[string]int64) *b
 // ownDeliveries returns the delivery counts of a replayed range of our own
 // pending entries: a poison entry that kills its consumer comes back through
 // this path after every restart, one delivery more each time.
-func (c *Consumer) ownDeliveries(ctx context.Context, msgs []redis.XMessage) (map[string]int64, error) {
+func (c *Consumer) ownDeliveries(ctx context.Context, stream string, msgs []redis.XMessage) (map[string]int64, error) {
 	pend, err := c.rdb.XPendingExt(ctx, &redis.XPendingExtArgs{
-		Stream: c.cfg.Stream, Group: c.cfg.Group, Consumer: c.cfg.Consumer,
+		Stream: stream, Group: c.cfg.Group, Consumer: c.cfg.Consumer,
 		Start: msgs[0].ID, End: msgs[len(msgs)-1].ID, Count: int64(len(msgs)),
 	}).Result()
 	if err != nil {
@@ -139,4 +152,12 @@ func (c *Consumer) ownDeliveries(ctx context.Context, msgs []redis.XMessage) (ma
 		m[p.ID] = p.RetryCount
 	}
 	return m, nil
+}
+
+// idAfter reports whether entry ID a is greater than b; unparsable IDs are
+// not (Redis only returns valid ones).
+func idAfter(a, b string) bool {
+	x, err1 := event.ParseID(a)
+	y, err2 := event.ParseID(b)
+	return err1 == nil && err2 == nil && x.Compare(y) > 0
 }

@@ -17,6 +17,7 @@ import (
 // ReplayConfig selects a range of the stream to apply again.
 type ReplayConfig struct {
 	Stream     string // DefaultStream when empty
+	Shards     int    // as Config.Shards; 1 when 0
 	From, To   string // entry IDs, inclusive; "-" and "+" are the ends; "-" and "+" when empty
 	BatchMints int    // mints per statement; DefaultMaxBatchMints when 0
 	Logger     zerolog.Logger
@@ -65,12 +66,25 @@ func Replay(ctx context.Context, rdb redis.UniversalClient, pool *pgxpool.Pool, 
 		clear(rows)
 		return nil
 	}
-	from := cfg.From
 	const page = 10_000
+	// Shards are independent (a mint lives in one), so one after the other
+	// is as good as interleaved.
+	for _, stream := range event.ShardStreams(cfg.Stream, cfg.Shards) {
+		if err := replayStream(ctx, rdb, stream, cfg.From, cfg.To, page, &st, rows, cfg.BatchMints, write); err != nil {
+			return st, err
+		}
+	}
+	err := write()
+	st.Took = time.Since(start)
+	return st, err
+}
+
+func replayStream(ctx context.Context, rdb redis.UniversalClient, stream, from, to string, page int64,
+	st *ReplayStats, rows map[string]*store.Row, batchMints int, write func() error) error {
 	for {
-		msgs, err := rdb.XRangeN(ctx, cfg.Stream, from, cfg.To, page).Result()
+		msgs, err := rdb.XRangeN(ctx, stream, from, to, page).Result()
 		if err != nil {
-			return st, fmt.Errorf("XRANGE %s %s %s: %w", cfg.Stream, from, cfg.To, err)
+			return fmt.Errorf("XRANGE %s %s %s: %w", stream, from, to, err)
 		}
 		for _, m := range msgs {
 			st.Entries++
@@ -86,20 +100,17 @@ func Replay(ctx context.Context, rdb redis.UniversalClient, pool *pgxpool.Pool, 
 				rows[ev.Mint] = r
 			}
 			r.Apply(&ev)
-			if len(rows) >= cfg.BatchMints {
+			if len(rows) >= batchMints {
 				if err := write(); err != nil {
-					return st, err
+					return err
 				}
 			}
 		}
-		if len(msgs) < page {
-			break
+		if int64(len(msgs)) < page {
+			return nil
 		}
 		from = "(" + msgs[len(msgs)-1].ID
 	}
-	err := write()
-	st.Took = time.Since(start)
-	return st, err
 }
 
 // SinceID is the first entry ID of the last d, by this machine's clock.

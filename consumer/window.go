@@ -10,6 +10,7 @@ import (
 // batch is what the reader and the claimer hand to the coalescing loop: one
 // reply from Redis, decoded.
 type batch struct {
+	stream int // index in Consumer.streams
 	events []event.Event
 	ids    []string    // entry IDs of events, as Redis wrote them
 	gone   []string    // IDs of entries deleted from the stream: acknowledged as they are
@@ -28,16 +29,24 @@ const (
 // deadEntry is an entry that cannot be applied.
 type deadEntry struct {
 	kind       string // deadMalformed, deadMaxDeliveries or deadRejected
+	stream     int    // index in Consumer.streams
 	id         string
 	values     map[string]any // nil: fetch them from the stream when dead-lettering
 	reason     string
 	deliveries int64 // 0 when unknown
 }
 
-// slot is one mint's coalesced state and the entries that fed it.
+// entryRef names an entry: its stream (index in Consumer.streams) and ID.
+type entryRef struct {
+	stream int
+	id     string
+}
+
+// slot is one mint's coalesced state and the entries that fed it. A mint's
+// entries normally come from one shard, but not while the shard count changes.
 type slot struct {
 	row store.Row
-	ids []string
+	ids []entryRef
 }
 
 // window is the coalescing buffer: the newest state per mint and column group
@@ -45,7 +54,7 @@ type slot struct {
 // once that state is committed.
 type window struct {
 	slots    map[string]*slot
-	gone     []string
+	gone     []entryRef
 	dead     []deadEntry
 	events   int
 	byType   [numTypes]int // events per type, for metrics
@@ -78,7 +87,7 @@ func (w *window) add(b *batch, cfg *Config, now time.Time) {
 		}
 		s.row.Apply(ev)
 		w.byType[typeIndex(ev.Type)]++
-		s.ids = append(s.ids, b.ids[i])
+		s.ids = append(s.ids, entryRef{b.stream, b.ids[i]})
 		soon = soon || cfg.urgent(ev.Type)
 	}
 	if soon {
@@ -88,8 +97,13 @@ func (w *window) add(b *batch, cfg *Config, now time.Time) {
 	}
 	w.events += len(b.events)
 	w.entries += b.entries()
-	w.gone = append(w.gone, b.gone...)
-	w.dead = append(w.dead, b.dead...)
+	for _, id := range b.gone {
+		w.gone = append(w.gone, entryRef{b.stream, id})
+	}
+	for _, d := range b.dead {
+		d.stream = b.stream
+		w.dead = append(w.dead, d)
+	}
 }
 
 // full reports whether the window reached a size limit and should be written now.

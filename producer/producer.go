@@ -20,14 +20,19 @@ const (
 type Config struct {
 	// Stream is the stream key; DefaultStream when empty.
 	Stream string
+	// Shards, when more than 1, sends each event to the shard
+	// event.ShardStreams(Stream, Shards)[event.ShardOf(mint, Shards)], as the
+	// consumers expect. It must equal the consumers' TOKENSYNC_SHARDS.
+	Shards int
 	// PipelineSize caps the XADDs sent in one round trip; DefaultPipelineSize when 0.
 	PipelineSize int
 }
 
 // Producer appends events to a stream. It is safe for concurrent use.
 type Producer struct {
-	rdb redis.UniversalClient
-	cfg Config
+	rdb     redis.UniversalClient
+	cfg     Config
+	streams []string
 }
 
 // New returns a Producer writing through rdb, which the caller closes.
@@ -44,7 +49,10 @@ func New(rdb redis.UniversalClient, cfg Config) (*Producer, error) {
 	if cfg.PipelineSize < 0 {
 		return nil, fmt.Errorf("producer: PipelineSize %d is negative", cfg.PipelineSize)
 	}
-	return &Producer{rdb: rdb, cfg: cfg}, nil
+	if cfg.Shards < 0 || cfg.Shards > 1024 {
+		return nil, fmt.Errorf("producer: Shards %d: want 0 to 1024", cfg.Shards)
+	}
+	return &Producer{rdb: rdb, cfg: cfg, streams: event.ShardStreams(cfg.Stream, cfg.Shards)}, nil
 }
 
 // InvalidEventError reports an event Publish refused; use errors.As.
@@ -80,7 +88,8 @@ func (p *Producer) Publish(ctx context.Context, events []event.Event) ([]string,
 		cmds := make([]*redis.StringCmd, len(chunk))
 		_, err := p.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
 			for i := range chunk {
-				cmds[i] = pipe.XAdd(ctx, &redis.XAddArgs{Stream: p.cfg.Stream, Values: chunk[i].Values()})
+				stream := p.streams[event.ShardOf(chunk[i].Mint, len(p.streams))]
+				cmds[i] = pipe.XAdd(ctx, &redis.XAddArgs{Stream: stream, Values: chunk[i].Values()})
 			}
 			return nil
 		})

@@ -48,7 +48,7 @@ func replay(ctx context.Context, args []string) error {
 	rdb := openRedis(cfg)
 	defer rdb.Close()
 	st, err := consumer.Replay(ctx, rdb, pool, consumer.ReplayConfig{
-		Stream: cfg.Stream, From: *from, To: *to, BatchMints: cfg.MaxBatchMints, Logger: log,
+		Stream: cfg.Stream, Shards: cfg.Shards, From: *from, To: *to, BatchMints: cfg.MaxBatchMints, Logger: log,
 	})
 	log.Info().Int("entries", st.Entries).Int("malformed", st.Malformed).Int("statements", st.Statements).
 		Int("written", st.Written).Int("stale", st.Stale).Int("rejected", st.Rejected).Dur("took", st.Took).
@@ -82,11 +82,24 @@ func dead(ctx context.Context, args []string) error {
 	}
 	rdb := openRedis(cfg)
 	defer rdb.Close()
-	if args[0] == "list" {
-		letters, err := consumer.ListDead(ctx, rdb, cfg.Stream, "-", *count)
+	// Each shard has its own dead-letter stream.
+	var letters []consumer.DeadLetter
+	shardOf := map[string]string{} // dead-letter ID -> its shard
+	limit := *count
+	if args[0] == "replay" {
+		limit = 1 << 31 // find any ID given, requeue all with --all
+	}
+	for _, s := range cfg.streams() {
+		l, err := consumer.ListDead(ctx, rdb, s, "-", limit)
 		if err != nil {
 			return err
 		}
+		for _, d := range l {
+			shardOf[d.ID] = s
+		}
+		letters = append(letters, l...)
+	}
+	if args[0] == "list" {
 		if *asJSON {
 			enc := json.NewEncoder(os.Stdout)
 			for _, d := range letters {
@@ -110,19 +123,22 @@ func dead(ctx context.Context, args []string) error {
 		return configError{"dead replay: give dead-letter IDs or --all"}
 	}
 	if *all {
-		letters, err := consumer.ListDead(ctx, rdb, cfg.Stream, "-", 1<<31)
-		if err != nil {
-			return err
-		}
 		for _, d := range letters {
 			ids = append(ids, d.ID)
 		}
 	}
-	newIDs, err := consumer.Requeue(ctx, rdb, cfg.Stream, ids, set)
-	for i, n := range newIDs {
-		fmt.Printf("%s -> %s\n", ids[i], n)
+	for _, id := range ids {
+		shard, ok := shardOf[id]
+		if !ok {
+			return fmt.Errorf("no dead letter %s", id)
+		}
+		newIDs, err := consumer.Requeue(ctx, rdb, shard, []string{id}, set)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%s -> %s\n", id, newIDs[0])
 	}
-	return err
+	return nil
 }
 
 func fields(m map[string]string) string {

@@ -33,8 +33,14 @@ func setup(ctx context.Context) (config, zerolog.Logger, error) {
 }
 
 func openRedis(cfg config) redis.UniversalClient {
-	opt, _ := redis.ParseURL(cfg.RedisURL) // validated by loadConfig
-	return redis.NewClient(opt)
+	rdb, _ := redisClient(cfg.RedisURL, cfg.RedisCluster) // validated by loadConfig
+	return rdb
+}
+
+// openConsumerRedis is openRedis without go-redis' own retries: see consumer.New.
+func openConsumerRedis(cfg config) redis.UniversalClient {
+	rdb, _ := redisClientNoRetries(cfg.RedisURL, cfg.RedisCluster)
+	return rdb
 }
 
 func migrate(ctx context.Context, args []string) error {
@@ -79,7 +85,7 @@ func consume(ctx context.Context, args []string) error {
 		return fmt.Errorf("PostgreSQL pool: %w", err)
 	}
 	defer pool.Close()
-	rdb := openRedis(cfg)
+	rdb := openConsumerRedis(cfg)
 	defer rdb.Close()
 	ccfg := cfg.consumer(log)
 	if chaosHook != nil {
@@ -130,7 +136,7 @@ func produce(ctx context.Context, args []string) error {
 	}
 	rdb := openRedis(cfg)
 	defer rdb.Close()
-	p, err := producer.New(rdb, producer.Config{Stream: cfg.Stream, PipelineSize: *batch})
+	p, err := producer.New(rdb, producer.Config{Stream: cfg.Stream, Shards: cfg.Shards, PipelineSize: *batch})
 	if err != nil {
 		return configError{err.Error()}
 	}

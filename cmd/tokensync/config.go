@@ -26,12 +26,14 @@ const envPrefix = "TOKENSYNC_"
 // config is the whole environment. Each field's hint says what is allowed;
 // a bad value stops start-up with one line naming the variable and the hint.
 type config struct {
-	RedisURL    string `env:"REDIS_URL" envDefault:"redis://127.0.0.1:6379/0" hint:"a redis:// or rediss:// URL such as redis://127.0.0.1:6379/0"`
-	DatabaseURL string `env:"DATABASE_URL" envDefault:"postgres://127.0.0.1:5432/tokensync" hint:"a postgres:// URL such as postgres://user@127.0.0.1:5432/tokensync"`
-	Stream      string `env:"STREAM" envDefault:"tokensync:events" hint:"a Redis key"`
-	Group       string `env:"GROUP" envDefault:"tokensync" hint:"a consumer group name"`
-	Consumer    string `env:"CONSUMER" hint:"a consumer name; the host name when unset"`
-	StartID     string `env:"START_ID" envDefault:"0" hint:"0 (whole stream), $ (new entries only) or an entry ID"`
+	RedisURL     string `env:"REDIS_URL" envDefault:"redis://127.0.0.1:6379/0" hint:"a redis:// or rediss:// URL such as redis://127.0.0.1:6379/0, or redis://h1:7000,h2:7001,h3:7002 for a cluster"`
+	RedisCluster bool   `env:"REDIS_CLUSTER" envDefault:"false" hint:"true to treat a single-host TOKENSYNC_REDIS_URL as a cluster seed"`
+	Shards       int    `env:"SHARDS" envDefault:"1" hint:"a number of stream shards from 1 to 1024, equal on producers and consumers"`
+	DatabaseURL  string `env:"DATABASE_URL" envDefault:"postgres://127.0.0.1:5432/tokensync" hint:"a postgres:// URL such as postgres://user@127.0.0.1:5432/tokensync"`
+	Stream       string `env:"STREAM" envDefault:"tokensync:events" hint:"a Redis key"`
+	Group        string `env:"GROUP" envDefault:"tokensync" hint:"a consumer group name"`
+	Consumer     string `env:"CONSUMER" hint:"a consumer name; the host name when unset"`
+	StartID      string `env:"START_ID" envDefault:"0" hint:"0 (whole stream), $ (new entries only) or an entry ID"`
 
 	FlushInterval   time.Duration `env:"FLUSH_INTERVAL" envDefault:"5s" hint:"a duration from 10ms to 1h such as 5s"`
 	UrgentTypes     string        `env:"URGENT_TYPES" envDefault:"migration" hint:"a comma-separated list of token, migration, pool, market, or none"`
@@ -91,14 +93,23 @@ func loadConfig(environ map[string]string) (config, error) {
 }
 
 func (c *config) validate() error {
-	if _, err := redis.ParseURL(c.RedisURL); err != nil {
+	rdb, err := redisClient(c.RedisURL, c.RedisCluster)
+	if err != nil {
 		return badVar("RedisURL", redactURL(c.RedisURL))
+	}
+	_, cluster := rdb.(*redis.ClusterClient)
+	rdb.Close()
+	// Scripts and MULTIs touch a stream and its derived keys together: on a
+	// cluster they must share a slot, which the shard keys' hash tags ensure.
+	if cluster && c.Shards < 2 && !strings.Contains(c.Stream, "{") {
+		return configError{envPrefix + "SHARDS=1 on a Redis Cluster: want at least 2 shards (their keys carry hash tags), or a TOKENSYNC_STREAM with a hash tag such as {tokensync}:events"}
 	}
 	if _, err := pgxpool.ParseConfig(c.DatabaseURL); err != nil {
 		return badVar("DatabaseURL", redactURL(c.DatabaseURL))
 	}
 	for field, ok := range map[string]bool{
 		"Stream":           c.Stream != "",
+		"Shards":           c.Shards >= 1 && c.Shards <= 1024,
 		"Group":            c.Group != "",
 		"FlushInterval":    c.FlushInterval >= 10*time.Millisecond && c.FlushInterval <= time.Hour,
 		"UrgentDelay":      c.UrgentDelay >= time.Millisecond && c.UrgentDelay <= time.Hour,
@@ -165,7 +176,7 @@ func (c *config) urgentTypes() ([]event.Type, error) {
 func (c *config) consumer(log zerolog.Logger) consumer.Config {
 	urgent, _ := c.urgentTypes()
 	return consumer.Config{
-		Stream: c.Stream, Group: c.Group, Consumer: c.Consumer, StartID: c.StartID,
+		Stream: c.Stream, Shards: c.Shards, Group: c.Group, Consumer: c.Consumer, StartID: c.StartID,
 		FlushInterval: c.FlushInterval, UrgentTypes: urgent, UrgentDelay: c.UrgentDelay,
 		MaxBatchMints: c.MaxBatchMints, MaxBatchEvents: c.MaxBatchEvents,
 		ReadCount: c.ReadCount, ReadBlock: c.ReadBlock, ShutdownTimeout: c.ShutdownTimeout,
@@ -194,13 +205,21 @@ func (c *config) logger(w io.Writer) zerolog.Logger {
 }
 
 // redactURL hides the password of a URL; logs and errors only ever see this.
+// A cluster URL's host list does not parse as a URL: it is redacted in the
+// form go-redis reads.
 func redactURL(s string) string {
+	if cu, many, err := clusterForm(s); err == nil && many {
+		s = cu
+	}
 	u, err := url.Parse(s)
 	if err != nil {
 		return "(unparsable URL)"
 	}
 	return u.Redacted()
 }
+
+// streams are the stream keys of all shards.
+func (c *config) streams() []string { return event.ShardStreams(c.Stream, c.Shards) }
 
 func environ() map[string]string {
 	m := make(map[string]string)

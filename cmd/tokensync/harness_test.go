@@ -14,6 +14,11 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/tokensync/tokensync/internal/testenv"
 )
 
 // The process tests run the real binary, built once with -tags chaos (which
@@ -23,6 +28,14 @@ var (
 	binPath   string
 	buildErr  error
 )
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
 
 func binary(t *testing.T) string {
 	t.Helper()
@@ -242,6 +255,22 @@ func (p *proxy) setUp(up bool) {
 		}
 		clear(p.conns)
 	}
+}
+
+// requireCleanEnd stops a consumer with SIGTERM, which must exit 0, and then
+// requires what every process test ends with: the table equals the fold of
+// the stream (which must hold no malformed entry) and nothing is pending.
+func requireCleanEnd(t *testing.T, p *proc, rdb redis.UniversalClient, pool *pgxpool.Pool, stream, group string) {
+	t.Helper()
+	if code := p.stop(30 * time.Second); code != 0 {
+		t.Fatalf("%s exited %d after SIGTERM", p.name, code)
+	}
+	evs, malformed := testenv.StreamEvents(t, rdb, stream)
+	if len(malformed) > 0 {
+		t.Fatalf("%d malformed entries in the stream", len(malformed))
+	}
+	testenv.RequireTable(t, pool, testenv.Fold(evs))
+	testenv.RequireNothingPending(t, rdb, stream, group)
 }
 
 // freePort returns a loopback port nobody listens on right now.

@@ -28,7 +28,7 @@ func backlogCmd(ctx context.Context, args []string) error {
 	rdb := openRedis(cfg)
 	defer rdb.Close()
 	for {
-		r, err := backlog.Inspect(ctx, rdb, []string{cfg.Stream})
+		r, err := backlog.Inspect(ctx, rdb, cfg.streams())
 		if err != nil {
 			return err
 		}
