@@ -64,7 +64,7 @@ func BenchmarkDecodeBatch(b *testing.B) {
 	replies := benchReplies(b, 64*DefaultReadCount, 20_000)
 	perItem(b, "event", func() {
 		for i := 0; i < b.N; i += DefaultReadCount {
-			c.decode(replies[(i/DefaultReadCount)%len(replies)], nil)
+			c.decode(0, replies[(i/DefaultReadCount)%len(replies)], nil)
 		}
 	})
 }
@@ -75,7 +75,7 @@ func BenchmarkWindowAdd(b *testing.B) {
 	c := benchConsumer()
 	var batches []*batch
 	for _, msgs := range benchReplies(b, 256*DefaultReadCount, 100_000) {
-		batches = append(batches, c.decode(msgs, nil))
+		batches = append(batches, c.decode(0, msgs, nil))
 	}
 	now := time.Now()
 	w := newWindow()
@@ -98,7 +98,7 @@ func BenchmarkWindowRows(b *testing.B) {
 		if w.full(&c.cfg) {
 			break
 		}
-		w.add(c.decode(msgs, nil), &c.cfg, time.Now())
+		w.add(c.decode(0, msgs, nil), &c.cfg, time.Now())
 	}
 	n := len(w.slots)
 	perItem(b, "row", func() {
