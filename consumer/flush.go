@@ -44,7 +44,7 @@ func (c *Consumer) flush(ctx context.Context, w *window) (FlushInfo, bool) {
 				for _, r := range rejected {
 					log.Error().Err(r.Err).Str("mint", r.Mint).Msg("PostgreSQL refused a row; dead-lettering its entries")
 					for _, ref := range w.slots[r.Mint].ids {
-						dead = append(dead, deadEntry{kind: deadRejected, stream: ref.stream, id: ref.id, reason: r.Err.Error()})
+						dead = append(dead, deadEntry{kind: deadRejected, stream: int(ref.stream), id: ref.id.String(), reason: r.Err.Error()})
 					}
 					delete(w.slots, r.Mint)
 				}
@@ -77,7 +77,7 @@ func (c *Consumer) flush(ctx context.Context, w *window) (FlushInfo, bool) {
 	ids := make([][]string, len(c.streams)) // per stream
 	acked := 0
 	add := func(r entryRef) {
-		ids[r.stream] = append(ids[r.stream], r.id)
+		ids[r.stream] = append(ids[r.stream], r.id.String())
 		acked++
 	}
 	for _, r := range w.gone {

@@ -107,7 +107,7 @@ func (c *Consumer) read(ctx context.Context, si int, out chan<- *batch) {
 // entry's delivery count; entries delivered more than MaxDeliveries times
 // are dead-lettered instead of applied.
 func (c *Consumer) decode(si int, msgs []redis.XMessage, deliveries map[string]int64) *batch {
-	b := &batch{stream: si, events: make([]event.Event, 0, len(msgs)), ids: make([]string, 0, len(msgs))}
+	b := &batch{stream: si, events: make([]event.Event, 0, len(msgs))}
 	for _, m := range msgs {
 		if len(m.Values) == 0 {
 			// Deleted from the stream while pending: nothing left to apply.
@@ -131,7 +131,6 @@ func (c *Consumer) decode(si int, msgs []redis.XMessage, deliveries map[string]i
 		}
 		c.stats.readByType[typeIndex(ev.Type)].Add(1)
 		b.events = append(b.events, ev)
-		b.ids = append(b.ids, m.ID)
 	}
 	return b
 }

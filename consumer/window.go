@@ -12,7 +12,6 @@ import (
 type batch struct {
 	stream int // index in Consumer.streams
 	events []event.Event
-	ids    []string    // entry IDs of events, as Redis wrote them
 	gone   []string    // IDs of entries deleted from the stream: acknowledged as they are
 	dead   []deadEntry // malformed or delivered too often
 }
@@ -36,10 +35,12 @@ type deadEntry struct {
 	deliveries int64 // 0 when unknown
 }
 
-// entryRef names an entry: its stream (index in Consumer.streams) and ID.
+// entryRef names an entry: its ID and its stream (index in
+// Consumer.streams). A window keeps one per entry until the XACK, so it holds
+// the parsed ID (16 bytes) rather than Redis' string of it.
 type entryRef struct {
-	stream int
-	id     string
+	id     event.ID
+	stream int32
 }
 
 // slot is one mint's coalesced state and the entries that fed it. A mint's
@@ -87,7 +88,7 @@ func (w *window) add(b *batch, cfg *Config, now time.Time) {
 		}
 		s.row.Apply(ev)
 		w.byType[typeIndex(ev.Type)]++
-		s.ids = append(s.ids, entryRef{b.stream, b.ids[i]})
+		s.ids = append(s.ids, entryRef{ev.ID, int32(b.stream)})
 		soon = soon || cfg.urgent(ev.Type)
 	}
 	if soon {
@@ -98,7 +99,8 @@ func (w *window) add(b *batch, cfg *Config, now time.Time) {
 	w.events += len(b.events)
 	w.entries += b.entries()
 	for _, id := range b.gone {
-		w.gone = append(w.gone, entryRef{b.stream, id})
+		parsed, _ := event.ParseID(id) // Redis wrote it
+		w.gone = append(w.gone, entryRef{parsed, int32(b.stream)})
 	}
 	for _, d := range b.dead {
 		d.stream = b.stream

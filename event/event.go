@@ -234,37 +234,32 @@ func (e *Event) Validate() error {
 	if err := checkMint(e.Mint); err != nil {
 		return err
 	}
-	own := func(t ...Type) bool {
-		for _, x := range t {
-			if e.Type == x {
-				return true
-			}
-		}
-		return false
-	}
-	texts := []struct {
+	// Fixed arrays and bit masks: Validate runs for every entry read and
+	// every event published, and must not allocate.
+	self := typeBit(e.Type)
+	texts := [...]struct {
 		field, v string
-		owners   []Type
+		owners   uint8
 	}{
-		{FieldName, e.Name, []Type{TypeToken}},
-		{FieldSymbol, e.Symbol, []Type{TypeToken}},
-		{FieldURI, e.URI, []Type{TypeToken}},
-		{FieldCreator, e.Creator, []Type{TypeToken}},
-		{FieldPool, e.Pool, []Type{TypePool, TypeMigration}},
-		{FieldDex, e.Dex, []Type{TypePool, TypeMigration}},
+		{FieldName, e.Name, bitToken},
+		{FieldSymbol, e.Symbol, bitToken},
+		{FieldURI, e.URI, bitToken},
+		{FieldCreator, e.Creator, bitToken},
+		{FieldPool, e.Pool, bitPool | bitMigration},
+		{FieldDex, e.Dex, bitPool | bitMigration},
 	}
 	for _, f := range texts {
 		if f.v == "" {
 			continue
 		}
-		if !own(f.owners...) {
+		if f.owners&self == 0 {
 			return bad(f.field, "not carried by type %s", e.Type)
 		}
 		if err := checkText(f.field, f.v); err != nil {
 			return err
 		}
 	}
-	nums := []struct{ field, v string }{
+	nums := [...]struct{ field, v string }{
 		{FieldPriceUSD, e.PriceUSD}, {FieldMarketCapUSD, e.MarketCapUSD},
 		{FieldLiquidityUSD, e.LiquidityUSD}, {FieldVolume24hUSD, e.Volume24hUSD},
 	}
@@ -272,27 +267,27 @@ func (e *Event) Validate() error {
 		if f.v == "" {
 			continue
 		}
-		if e.Type != TypeMarket {
+		if self != bitMarket {
 			return bad(f.field, "not carried by type %s", e.Type)
 		}
 		if err := checkDecimal(f.field, f.v); err != nil {
 			return err
 		}
 	}
-	times := []struct {
+	times := [...]struct {
 		field  string
 		v      time.Time
-		owners []Type
+		owners uint8
 	}{
-		{FieldTS, e.TS, Types},
-		{FieldCreatedAt, e.CreatedAt, []Type{TypeToken}},
-		{FieldMigratedAt, e.MigratedAt, []Type{TypeMigration}},
+		{FieldTS, e.TS, bitToken | bitMigration | bitPool | bitMarket},
+		{FieldCreatedAt, e.CreatedAt, bitToken},
+		{FieldMigratedAt, e.MigratedAt, bitMigration},
 	}
 	for _, f := range times {
 		if f.v.IsZero() {
 			continue
 		}
-		if !own(f.owners...) {
+		if f.owners&self == 0 {
 			return bad(f.field, "not carried by type %s", e.Type)
 		}
 		if f.v.Before(minTime) || f.v.After(maxTime) {
@@ -300,6 +295,27 @@ func (e *Event) Validate() error {
 		}
 	}
 	return nil
+}
+
+const (
+	bitToken uint8 = 1 << iota
+	bitMigration
+	bitPool
+	bitMarket
+)
+
+func typeBit(t Type) uint8 {
+	switch t {
+	case TypeToken:
+		return bitToken
+	case TypeMigration:
+		return bitMigration
+	case TypePool:
+		return bitPool
+	case TypeMarket:
+		return bitMarket
+	}
+	return 0
 }
 
 // Values returns the entry's wire fields for XADD: type, mint, ts when set and
