@@ -33,6 +33,7 @@ const (
 	DefaultSteadyRate     = 5000
 	DefaultSteadyDuration = 30 * time.Second
 	DefaultSeed           = 1
+	DefaultShards         = 16
 )
 
 // DefaultSteadyIntervals are the flush intervals the steady scenario runs with.
@@ -82,6 +83,16 @@ type Config struct {
 	Seed uint64
 	// KeepDatabase leaves the bench database in place at the end.
 	KeepDatabase bool
+	// Cluster, when set, reaches a Redis Cluster: the drain scenario then
+	// also runs over Shards hash-tagged stream shards, first on the server
+	// of RedisOptions (rows sharded-drain-N), then on the cluster (rows
+	// cluster-drain-N), and every drain row reports, per Redis node, the
+	// shards and entries it holds and the CPU time of its server process.
+	// Nil keeps the single-node run as it always was.
+	Cluster *redis.ClusterOptions
+	// Shards of the sharded and cluster drain rows; DefaultShards when 0.
+	Shards int
+
 	// CPUProfile, when set, is written with a CPU profile of the scenarios
 	// (pre-loading left out).
 	CPUProfile string
@@ -125,6 +136,9 @@ func (c *Config) setDefaults() {
 		c.SteadyIntervals = DefaultSteadyIntervals
 	}
 	c.Seed = cmpOr(c.Seed, DefaultSeed)
+	if c.Cluster != nil {
+		c.Shards = cmpOr(c.Shards, DefaultShards)
+	}
 	if c.Progress == nil {
 		c.Progress = io.Discard
 	}
@@ -170,6 +184,19 @@ func (c *Config) validate() error {
 	}
 	if c.CPUProfile != "" && c.CPUProfileDir != "" {
 		errs = append(errs, errors.New("a CPU profile of the whole run and one per scenario exclude each other"))
+	}
+	if c.Cluster != nil {
+		if len(c.Cluster.Addrs) == 0 {
+			errs = append(errs, errors.New("cluster: no seed address"))
+		}
+		if !c.has(ScenarioDrain) {
+			errs = append(errs, errors.New("cluster: the cluster comparison runs with the drain scenario, which is not selected"))
+		}
+		if c.Shards < 2 || c.Shards > 1024 {
+			errs = append(errs, fmt.Errorf("shards %d: want 2 to 1024", c.Shards))
+		}
+	} else if c.Shards != 0 {
+		errs = append(errs, errors.New("shards are set without a cluster"))
 	}
 	if !strings.HasSuffix(c.KeyPrefix, ":") {
 		errs = append(errs, fmt.Errorf("key prefix %q: want it to end in a colon", c.KeyPrefix))

@@ -57,7 +57,9 @@ type Config struct {
 	// written this long after its first event. Longer windows coalesce more
 	// events per row (less WAL) at the price of latency.
 	FlushInterval time.Duration
-	// UrgentTypes shorten the wait to UrgentDelay for windows that hold one.
+	// UrgentTypes shorten the wait to UrgentDelay for the mints that hold
+	// one: they (and any dead letters) are written in a flush of their own,
+	// while the rest of the window keeps coalescing until FlushInterval.
 	// Nil means DefaultUrgentTypes; an empty non-nil slice means none.
 	UrgentTypes []event.Type
 	UrgentDelay time.Duration

@@ -137,9 +137,15 @@ func (c *Consumer) Run(ctx context.Context) error {
 		done          = ctx.Done()
 	)
 	defer timer.Stop()
-	startFlush := func() {
+	// startFlush writes the whole open window, or only its urgent part when
+	// that alone is due.
+	startFlush := func(whole bool) {
 		w := cur
-		cur = newWindow()
+		if whole {
+			cur = newWindow()
+		} else {
+			w = cur.takeUrgent()
+		}
 		flushing, flushingMints = true, len(w.slots)
 		goFn(func() {
 			info, ok := c.flush(flushCtx, w)
@@ -166,7 +172,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 		}
 		var due <-chan time.Time
 		if !flushing && !cur.empty() && !stopping {
-			timer.Reset(time.Until(cur.deadline))
+			timer.Reset(time.Until(cur.due()))
 			due = timer.C
 		}
 		c.stats.buffered.Store(int64(len(cur.slots) + flushingMints))
@@ -179,14 +185,20 @@ func (c *Consumer) Run(ctx context.Context) error {
 			cur.add(b, &c.cfg, time.Now())
 			c.stats.read.Add(int64(b.entries()))
 			if !flushing && !stopping && cur.full(&c.cfg) {
-				startFlush()
+				startFlush(true)
 			}
 		case <-due:
-			startFlush()
+			startFlush(cur.full(&c.cfg) || !time.Now().Before(cur.deadline))
 		case <-flushDone:
 			flushing, flushingMints = false, 0
-			if !stopping && !cur.empty() && (cur.full(&c.cfg) || !time.Now().Before(cur.deadline)) {
-				startFlush()
+			if !stopping && !cur.empty() {
+				now := time.Now()
+				switch {
+				case cur.full(&c.cfg) || !now.Before(cur.deadline):
+					startFlush(true)
+				case !cur.urgentAt.IsZero() && !now.Before(cur.urgentAt):
+					startFlush(false)
+				}
 			}
 		case <-done:
 			done = nil
@@ -202,7 +214,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 			if cur.empty() {
 				break
 			}
-			startFlush()
+			startFlush(true)
 		}
 	}
 	if flushCtx.Err() == nil {

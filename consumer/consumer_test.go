@@ -383,26 +383,29 @@ func TestReplaysOwnPendingEntries(t *testing.T) {
 	b.requirePendingNone(t)
 }
 
-// TestUrgentTypeFlushesEarly: with a one-hour window, a migration is still
-// written promptly.
+// TestUrgentTypeFlushesEarly: with a one-hour window, a migration is written
+// promptly, with the rest of its mint's window; other mints keep coalescing.
 func TestUrgentTypeFlushesEarly(t *testing.T) {
 	b := setup(t)
 	cfg := b.config(t, "u")
 	cfg.FlushInterval = time.Hour
 	r := b.start(t, cfg)
-	const mint = "So11111111111111111111111111111111111111112"
+	const urgent, calm = "So11111111111111111111111111111111111111112", "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"
 	ctx := context.Background()
-	if err := b.rdb.XAdd(ctx, &redis.XAddArgs{Stream: b.stream, Values: []any{"type", "market", "mint", mint, "price_usd", "3"}}).Err(); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.rdb.XAdd(ctx, &redis.XAddArgs{Stream: b.stream, Values: []any{"type", "migration", "mint", mint, "pool", "P", "dex", "raydium", "migrated_at", "1714564800000"}}).Err(); err != nil {
-		t.Fatal(err)
+	for _, v := range [][]any{
+		{"type", "market", "mint", calm, "price_usd", "1"},
+		{"type", "market", "mint", urgent, "price_usd", "3"},
+		{"type", "migration", "mint", urgent, "pool", "P", "dex", "raydium", "migrated_at", "1714564800000"},
+	} {
+		if err := b.rdb.XAdd(ctx, &redis.XAddArgs{Stream: b.stream, Values: v}).Err(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		var dex string
-		err := b.pool.QueryRow(ctx, "SELECT coalesce(dex, '') FROM tokens WHERE mint = $1", mint).Scan(&dex)
-		if err == nil && dex == "raydium" {
+		var dex, price string
+		err := b.pool.QueryRow(ctx, "SELECT coalesce(dex, ''), price_usd::text FROM tokens WHERE mint = $1", urgent).Scan(&dex, &price)
+		if err == nil && dex == "raydium" && price == "3" {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -410,8 +413,28 @@ func TestUrgentTypeFlushesEarly(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	// The urgent mint's entries are acknowledged; the calm one still waits
+	// in the window, unwritten and pending.
+	for {
+		p, err := b.rdb.XPending(ctx, b.stream, b.group).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Count == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d entries pending, want only the calm mint's", p.Count)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var n int
+	if err := b.pool.QueryRow(ctx, "SELECT count(*) FROM tokens WHERE mint = $1", calm).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("calm mint written early (%d rows, %v)", n, err)
+	}
+	r.stop(t) // the shutdown flush writes it
+	testenv.RequireTable(t, b.pool, testenv.Fold(b.streamEvents(t)))
 	b.requirePendingNone(t)
-	r.stop(t)
 }
 
 // TestShutdownFlushesBufferedEvents: cancelling Run writes and acknowledges

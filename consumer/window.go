@@ -46,8 +46,9 @@ type entryRef struct {
 // slot is one mint's coalesced state and the entries that fed it. A mint's
 // entries normally come from one shard, but not while the shard count changes.
 type slot struct {
-	row store.Row
-	ids []entryRef
+	row    store.Row
+	ids    []entryRef
+	byType [numTypes]int32 // events per type, for metrics
 }
 
 // window is the coalescing buffer: the newest state per mint and column group
@@ -61,15 +62,22 @@ type window struct {
 	byType   [numTypes]int // events per type, for metrics
 	entries  int
 	opened   time.Time // first entry in
-	deadline time.Time // flush due
+	deadline time.Time // the whole window is due
+
+	// Urgent events (and bad entries) do not make the whole window due:
+	// only the mints holding one are written at urgentAt, with the dead
+	// letters; the rest keeps coalescing until deadline.
+	urgent   map[string]struct{}
+	urgentAt time.Time // zero when nothing urgent waits
 }
 
 func newWindow() *window { return &window{slots: make(map[string]*slot)} }
 
 func (w *window) empty() bool { return w.entries == 0 }
 
-// add merges b and moves the deadline: the flush interval after the first
-// entry, or the urgent delay after an urgent event or a bad entry if sooner.
+// add merges b. The window is due FlushInterval after its first entry; an
+// urgent event or a bad entry makes its urgent part due UrgentDelay after it
+// arrived, unless an earlier one already set a sooner time.
 func (w *window) add(b *batch, cfg *Config, now time.Time) {
 	if b.entries() == 0 {
 		return
@@ -87,14 +95,20 @@ func (w *window) add(b *batch, cfg *Config, now time.Time) {
 			w.slots[ev.Mint] = s
 		}
 		s.row.Apply(ev)
-		w.byType[typeIndex(ev.Type)]++
+		t := typeIndex(ev.Type)
+		w.byType[t]++
+		s.byType[t]++
 		s.ids = append(s.ids, entryRef{ev.ID, int32(b.stream)})
-		soon = soon || cfg.urgent(ev.Type)
-	}
-	if soon {
-		if d := now.Add(cfg.UrgentDelay); d.Before(w.deadline) {
-			w.deadline = d
+		if cfg.urgent(ev.Type) {
+			if w.urgent == nil {
+				w.urgent = make(map[string]struct{})
+			}
+			w.urgent[ev.Mint] = struct{}{}
+			soon = true
 		}
+	}
+	if soon && w.urgentAt.IsZero() {
+		w.urgentAt = now.Add(cfg.UrgentDelay)
 	}
 	w.events += len(b.events)
 	w.entries += b.entries()
@@ -119,4 +133,38 @@ func (w *window) rows() []store.Row {
 		rows = append(rows, s.row)
 	}
 	return rows
+}
+
+// due is when the next flush, whole or urgent part, is due.
+func (w *window) due() time.Time {
+	if !w.urgentAt.IsZero() && w.urgentAt.Before(w.deadline) {
+		return w.urgentAt
+	}
+	return w.deadline
+}
+
+// takeUrgent moves the mints holding urgent events, the dead letters and
+// the deleted entries into a window of their own, which is flushed at once;
+// w keeps the rest, and its deadline.
+func (w *window) takeUrgent() *window {
+	u := newWindow()
+	u.opened, u.deadline = w.opened, w.urgentAt
+	for m := range w.urgent {
+		s := w.slots[m]
+		u.slots[m] = s
+		delete(w.slots, m)
+		for t, n := range s.byType {
+			u.byType[t] += int(n)
+			w.byType[t] -= int(n)
+			u.events += int(n)
+			w.events -= int(n)
+		}
+		u.entries += len(s.ids)
+		w.entries -= len(s.ids)
+	}
+	u.dead, u.gone = w.dead, w.gone
+	u.entries += len(w.dead) + len(w.gone)
+	w.entries -= len(w.dead) + len(w.gone)
+	w.dead, w.gone, w.urgent, w.urgentAt = nil, nil, nil, time.Time{}
+	return u
 }
