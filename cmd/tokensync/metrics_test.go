@@ -56,8 +56,10 @@ func valueOf(t dto.MetricType, m *dto.Metric) float64 {
 	return m.GetCounter().GetValue()
 }
 
+// httpStatus returns the status of GET path, or 0 when the server does not answer.
 func httpStatus(addr, path string) int {
-	resp, err := http.Get("http://" + addr + path)
+	c := http.Client{Timeout: 3 * time.Second}
+	resp, err := c.Get("http://" + addr + path)
 	if err != nil {
 		return 0
 	}

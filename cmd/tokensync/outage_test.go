@@ -245,23 +245,13 @@ func (pr *producing) stop(t *testing.T) int {
 	return pr.sent
 }
 
-// readyz returns the status of GET /readyz, or 0 when the server does not answer.
-func readyz(addr string) int {
-	c := http.Client{Timeout: 3 * time.Second}
-	resp, err := c.Get("http://" + addr + "/readyz")
-	if err != nil {
-		return 0
-	}
-	resp.Body.Close()
-	return resp.StatusCode
-}
 
 // waitReady polls /readyz until it answers want.
 func waitReady(t *testing.T, p *proc, addr string, want int, timeout time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
-		got := readyz(addr)
+		got := httpStatus(addr, "/readyz")
 		if got == want {
 			return
 		}
