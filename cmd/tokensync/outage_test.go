@@ -245,7 +245,6 @@ func (pr *producing) stop(t *testing.T) int {
 	return pr.sent
 }
 
-
 // waitReady polls /readyz until it answers want.
 func waitReady(t *testing.T, p *proc, addr string, want int, timeout time.Duration) {
 	t.Helper()
