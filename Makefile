@@ -6,7 +6,7 @@ FUZZTIME ?= 30s
 
 .DEFAULT_GOAL := help
 
-.PHONY: help build test run fuzz vet tidy bench bench-quick clean
+.PHONY: help build test run fuzz vet tidy bench bench-quick bench-cluster clean
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## .*$$' $(MAKEFILE_LIST) | \
@@ -45,6 +45,21 @@ bench: build ## Benchmark every scenario (a few minutes); JSON and CPU profiles 
 
 bench-quick: build ## Short benchmark of every scenario (under a minute)
 	TOKENSYNC_DATABASE_URL="$${TOKENSYNC_DATABASE_URL:-$(BENCH_DATABASE_URL)}" ./$(BIN) bench --quick $(BENCH_FLAGS)
+
+# bench-cluster starts a local 3-master Redis Cluster of the machine's
+# redis-server (scripts/redis-cluster.sh, ports BENCH_CLUSTER_PORT to +2 and
+# their cluster-bus ports +10000) in a temporary directory, drains the same
+# workload on the single server of TOKENSYNC_REDIS_URL and on the cluster, and
+# stops the cluster again, also when the bench fails or is interrupted.
+BENCH_CLUSTER_PORT ?= 7000
+
+bench-cluster: build ## Drain on one Redis node against a local 3-node Redis Cluster (about two minutes)
+	@dir="$$(mktemp -d)"; \
+	cleanup() { ./scripts/redis-cluster.sh stop "$$dir"; rm -rf "$$dir"; }; \
+	trap cleanup EXIT; trap 'exit 130' INT TERM; \
+	url="$$(./scripts/redis-cluster.sh start "$$dir" $(BENCH_CLUSTER_PORT))" || exit 1; \
+	echo "./$(BIN) bench --scenarios drain --cluster $$url $(BENCH_FLAGS)"; \
+	TOKENSYNC_DATABASE_URL="$${TOKENSYNC_DATABASE_URL:-$(BENCH_DATABASE_URL)}" ./$(BIN) bench --scenarios drain --cluster "$$url" $(BENCH_FLAGS)
 
 clean: ## Remove build output and test caches
 	rm -rf bin

@@ -214,6 +214,11 @@ type runner struct {
 	mon      *pgMonitor
 	stream   string // the pre-loaded stream
 	mints    int    // distinct mints in it
+	// single is the server of RedisOptions with the pre-loaded stream; in a
+	// run with a cluster, sharded is that server with Shards shards, and
+	// cluster the cluster (crdb) with as many.
+	single, sharded, cluster *target
+	crdb                     *redis.ClusterClient
 	// postmaster is the PID of PostgreSQL's postmaster when it runs on this
 	// machine (its CPU time is then measured), else 0.
 	postmaster int
@@ -236,6 +241,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err := r.rdb.Ping(ctx).Err(); err != nil {
 		return nil, fmt.Errorf("Redis: %w", err)
 	}
+	r.single = r.singleTarget()
 	cleanupCtx := context.WithoutCancel(ctx)
 	if err := r.deleteKeys(ctx); err != nil {
 		return nil, err
@@ -245,6 +251,23 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			r.progress("cleanup: %v", err)
 		}
 	}()
+	if cfg.Cluster != nil {
+		err := r.connectCluster(ctx)
+		defer func() {
+			if r.crdb == nil {
+				return
+			}
+			if err == nil {
+				if err := deleteKeysOf(cleanupCtx, r.crdb, cfg.KeyPrefix); err != nil {
+					r.progress("cleanup: Redis Cluster: %v", err)
+				}
+			}
+			r.crdb.Close()
+		}()
+		if err != nil {
+			return nil, err
+		}
+	}
 
 	maintCfg, err := r.setupDatabase(ctx)
 	if err != nil {
@@ -274,6 +297,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	r.report.Machine = machine(ctx, r.rdb, r.mon.maint)
+	if r.cluster != nil {
+		r.report.Machine.RedisCluster = describeCluster(ctx, r.cluster.nodes)
+	}
 	if r.postmaster = postmasterOf(r.mon.localPID); r.postmaster == 0 {
 		r.report.Notes = append(r.report.Notes, "PostgreSQL's processes are not visible in /proc: its CPU time is not measured")
 	}
@@ -288,6 +314,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	if cfg.has(ScenarioCeiling) || cfg.has(ScenarioDrain) || cfg.has(ScenarioBuffer) || cfg.has(ScenarioReplay) || cfg.has(ScenarioDirect) {
 		if err := r.preload(ctx); err != nil {
+			return nil, err
+		}
+		if err := r.layoutOf(ctx, r.single); err != nil {
 			return nil, err
 		}
 	}
@@ -319,8 +348,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		{ScenarioProduce, r.produce},
 		{ScenarioCeiling, func(ctx context.Context) error { return r.ceiling(ctx, 1) }},
 		{ScenarioCeiling, func(ctx context.Context) error { return r.ceiling(ctx, 2) }},
-		{ScenarioDrain, func(ctx context.Context) error { return r.drain(ctx, 1) }},
-		{ScenarioDrain, func(ctx context.Context) error { return r.drain(ctx, 2) }},
+		{ScenarioDrain, func(ctx context.Context) error { return r.drain(ctx, r.single, 1) }},
+		{ScenarioDrain, func(ctx context.Context) error { return r.drain(ctx, r.single, 2) }},
+		{ScenarioDrain, r.clusterDrains}, // only in a run with a cluster
 		{ScenarioBuffer, r.buffer},
 		{ScenarioReplay, r.replay},
 		{ScenarioDirect, r.direct},
@@ -339,6 +369,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			return r.report, err
 		}
 	}
+	if cfg.Cluster != nil && cfg.has(ScenarioDrain) {
+		r.report.Notes = append(r.report.Notes, "with a cluster, every drain row (drain-N too) is timed until every entry was read and the replicas, "+
+			"stopped then, had written and acknowledged the rest in their final flush; without a cluster, drain-N is timed until the group "+
+			"has nothing unread or pending, which includes the last window's wait for its flush interval")
+	}
 	r.report.Notes = append(r.report.Notes, r.mon.notes...)
 	if cfg.CPUProfileDir != "" {
 		r.report.Notes = append(r.report.Notes, "CPU profiles of the measured part of each scenario: "+filepath.Join(cfg.CPUProfileDir, "<scenario>.pprof"))
@@ -353,21 +388,7 @@ func (r *runner) progress(format string, args ...any) {
 
 // deleteKeys removes every key under the prefix.
 func (r *runner) deleteKeys(ctx context.Context) error {
-	iter := r.rdb.Scan(ctx, 0, r.cfg.KeyPrefix+"*", 1000).Iterator()
-	var keys []string
-	for iter.Next(ctx) {
-		keys = append(keys, iter.Val())
-	}
-	if err := iter.Err(); err != nil {
-		return fmt.Errorf("list keys %s*: %w", r.cfg.KeyPrefix, err)
-	}
-	for _, k := range keys {
-		// UNLINK frees big streams in the background.
-		if err := r.rdb.Unlink(ctx, k).Err(); err != nil {
-			return fmt.Errorf("delete %s: %w", k, err)
-		}
-	}
-	return nil
+	return deleteKeysOf(ctx, r.rdb, r.cfg.KeyPrefix)
 }
 
 // setupDatabase drops and creates the bench database and migrates it. It
@@ -451,11 +472,28 @@ func backgroundLoad(ctx context.Context) (float64, error) {
 
 // preload appends cfg.Events workload events to the stream.
 func (r *runner) preload(ctx context.Context) error {
-	p, err := producer.New(r.rdb, producer.Config{Stream: r.stream})
+	return r.preloadOn(ctx, r.single)
+}
+
+// preloadOn appends cfg.Events workload events to the streams of t.
+func (r *runner) preloadOn(ctx context.Context, t *target) error {
+	pcfg := producer.Config{Stream: t.stream}
+	where := t.stream
+	if t.shards > 1 {
+		pcfg.Shards = t.shards
+		where = fmt.Sprintf("%d shards of %s on %s", t.shards, t.stream, t.label)
+	}
+	p, err := producer.New(t.rdb, pcfg)
 	if err != nil {
 		return err
 	}
 	w := NewWorkload(r.cfg.Seed, r.cfg.Events)
+	// With shards, the busiest mint shows how unevenly a skewed workload
+	// can fill them: all of a mint's events go to one shard.
+	var perMint map[string]int
+	if t.shards > 1 {
+		perMint = map[string]int{}
+	}
 	const chunk = 10_000
 	buf := make([]event.Event, 0, chunk)
 	start := time.Now()
@@ -465,6 +503,9 @@ func (r *runner) preload(ctx context.Context) error {
 		for range min(chunk, r.cfg.Events-sent) {
 			ev, _ := w.Next()
 			buf = append(buf, ev)
+			if perMint != nil {
+				perMint[ev.Mint]++
+			}
 		}
 		if _, err := p.Publish(ctx, buf); err != nil {
 			return fmt.Errorf("pre-load: %w", err)
@@ -473,10 +514,20 @@ func (r *runner) preload(ctx context.Context) error {
 		if time.Since(last) >= time.Second || sent == r.cfg.Events {
 			last = time.Now()
 			r.progress("pre-load: %s/%s events in %s (%s events/s, generating included)",
-				count(int64(sent)), count(int64(r.cfg.Events)), r.stream, count(int64(float64(sent)/time.Since(start).Seconds())))
+				count(int64(sent)), count(int64(r.cfg.Events)), where, count(int64(float64(sent)/time.Since(start).Seconds())))
 		}
 	}
 	r.mints = len(w.Mints())
+	if len(perMint) > 0 && t.prefix == "cluster-" {
+		var mint string
+		for m, n := range perMint {
+			if n > perMint[mint] || (n == perMint[mint] && m < mint) {
+				mint = m
+			}
+		}
+		r.report.Notes = append(r.report.Notes, fmt.Sprintf("workload: the busiest mint draws %s of the %s events (%.1f%%), all of them in shard %s",
+			count(int64(perMint[mint])), count(int64(r.cfg.Events)), 100*float64(perMint[mint])/float64(r.cfg.Events), t.streams[event.ShardOf(mint, t.shards)]))
+	}
 	runtime.GC()
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -20,7 +21,7 @@ import (
 type replica struct {
 	c    *consumer.Consumer
 	pool *pgxpool.Pool
-	rdb  *redis.Client
+	rdb  redis.UniversalClient
 	done chan error
 }
 
@@ -34,13 +35,18 @@ func consumerConfig(stream, group, name string, log *flushLog) consumer.Config {
 	}
 }
 
+// newReplica starts a consumer on the server of Config.RedisOptions.
 func (r *runner) newReplica(ctx context.Context, cfg consumer.Config) (*replica, error) {
+	return r.newReplicaOn(ctx, cfg, r.single.newClient)
+}
+
+// newReplicaOn starts a consumer with a client of its own from newClient.
+func (r *runner) newReplicaOn(ctx context.Context, cfg consumer.Config, newClient func() redis.UniversalClient) (*replica, error) {
 	pool, err := pgxpool.New(ctx, r.benchURL)
 	if err != nil {
 		return nil, err
 	}
-	opt := *r.cfg.RedisOptions
-	rdb := redis.NewClient(&opt)
+	rdb := newClient()
 	c, err := consumer.New(rdb, pool, cfg)
 	if err != nil {
 		pool.Close()
@@ -67,6 +73,10 @@ func (r *runner) group(ctx context.Context, stream, group string) (redis.XInfoGr
 	if err != nil {
 		return redis.XInfoGroup{}, fmt.Errorf("XINFO GROUPS %s: %w", stream, err)
 	}
+	return findGroup(groups, stream, group)
+}
+
+func findGroup(groups []redis.XInfoGroup, stream, group string) (redis.XInfoGroup, error) {
 	for _, g := range groups {
 		if g.Name == group {
 			return g, nil
@@ -93,19 +103,88 @@ func (r *runner) waitDrained(ctx context.Context, name, stream, group string, ti
 	})
 }
 
-// drain runs replicas consumers over the pre-loaded stream in a new group
-// and measures the time until the group has read and acknowledged all of it.
-func (r *runner) drain(ctx context.Context, replicas int) error {
-	name := fmt.Sprintf("drain-%d", replicas)
-	group := name
-	if err := r.rdb.XGroupCreate(ctx, r.stream, group, "0").Err(); err != nil {
-		return fmt.Errorf("%s: create group: %w", name, err)
+// waitReadOut polls every 10ms until the group has read every entry of
+// every stream of t (what it holds may still be pending), reporting
+// progress every second. One pipeline of XINFO GROUPS (one round trip per
+// node) asks the streams not yet read out: nothing is appended during a
+// drain, so a stream read out stays so.
+func (r *runner) waitReadOut(ctx context.Context, name string, t *target, group string, timeout time.Duration) error {
+	type state struct{ read, pending, lag int64 }
+	last := make(map[string]state, len(t.streams))
+	remaining := slices.Clone(t.streams)
+	lastReport := time.Now()
+	return poll(ctx, timeout, 10*time.Millisecond, func() (bool, error) {
+		groups, err := groupsOf(ctx, t.rdb, remaining, group)
+		if err != nil {
+			return false, err
+		}
+		var next []string
+		for i, s := range remaining {
+			g := groups[i]
+			last[s] = state{g.EntriesRead, g.Pending, g.Lag}
+			if g.Lag != 0 {
+				next = append(next, s)
+			}
+		}
+		remaining = next
+		if time.Since(lastReport) >= time.Second {
+			lastReport = time.Now()
+			var sum state
+			for _, st := range last {
+				sum.read += st.read
+				sum.pending += st.pending
+				sum.lag += st.lag
+			}
+			r.progress("%s: %d of %d streams read out; %s entries read, %s pending, %s unread", name,
+				len(t.streams)-len(remaining), len(t.streams), count(sum.read), count(sum.pending), count(sum.lag))
+		}
+		return len(remaining) == 0, nil
+	})
+}
+
+// groupsOf returns group as XINFO GROUPS shows it on each of streams, in
+// one pipeline.
+func groupsOf(ctx context.Context, rdb redis.UniversalClient, streams []string, group string) ([]redis.XInfoGroup, error) {
+	cmds := make([]*redis.XInfoGroupsCmd, len(streams))
+	if _, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, s := range streams {
+			cmds[i] = p.XInfoGroups(ctx, s)
+		}
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("XINFO GROUPS: %w", err)
 	}
-	return r.measure(ctx, name, meterOpts{pg: true, truncate: true}, func(ctx context.Context, m *meter) error {
+	gs := make([]redis.XInfoGroup, len(streams))
+	for i, s := range streams {
+		g, err := findGroup(cmds[i].Val(), s, group)
+		if err != nil {
+			return nil, err
+		}
+		gs[i] = g
+	}
+	return gs, nil
+}
+
+// drain runs replicas consumers over the pre-loaded streams of t in a new
+// group and measures the time until the group has read all of them and the
+// stopped replicas have written and acknowledged their last windows.
+func (r *runner) drain(ctx context.Context, t *target, replicas int) error {
+	name := fmt.Sprintf("%sdrain-%d", t.prefix, replicas)
+	group := name
+	for _, s := range t.streams {
+		if err := t.rdb.XGroupCreate(ctx, s, group, "0").Err(); err != nil {
+			return fmt.Errorf("%s: create group on %s: %w", name, s, err)
+		}
+	}
+	return r.measure(ctx, name, meterOpts{pg: true, truncate: true, nodes: t.nodes}, func(ctx context.Context, m *meter) error {
 		log := &flushLog{warn: r.cfg.Progress}
 		var reps []*replica
 		for i := range replicas {
-			rp, err := r.newReplica(ctx, consumerConfig(r.stream, group, fmt.Sprintf("bench-%d", i+1), log))
+			cfg := consumerConfig(t.stream, group, fmt.Sprintf("bench-%d", i+1), log)
+			if t.shards > 1 {
+				cfg.Shards = t.shards
+			}
+			rp, err := r.newReplicaOn(ctx, cfg, t.newClient)
 			if err != nil {
 				return err
 			}
@@ -119,8 +198,12 @@ func (r *runner) drain(ctx context.Context, replicas int) error {
 		for _, rp := range reps {
 			rp.start(runCtx)
 		}
-		drainErr := r.waitDrained(ctx, name, r.stream, group, 10*time.Minute)
-		m.stop()
+		// The drain ends when the replicas, stopped once every entry is
+		// read, have written and acknowledged the rest in their final
+		// flush: the last window then does not wait for its flush interval,
+		// a wait that would make rows differ by up to FlushInterval
+		// depending only on where the last window happens to begin.
+		drainErr := r.waitReadOut(ctx, name, t, group, 10*time.Minute)
 		cancel()
 		var errs []error
 		errs = append(errs, drainErr)
@@ -130,12 +213,38 @@ func (r *runner) drain(ctx context.Context, replicas int) error {
 			m.res.Flushes += st.Flushes
 			m.res.Transactions += st.Transactions
 		}
+		m.stop() // every replica's Run returned: its final flush committed and was acknowledged
+		if drainErr == nil {
+			errs = append(errs, r.requireDrained(ctx, t, group))
+		}
 		m.res.Events = int64(r.cfg.Events)
 		m.res.Replicas = replicas
 		m.res.FlushInterval = consumer.DefaultFlushInterval.String()
 		m.res.Notes = append(m.res.Notes, windowNote(log.records()))
+		if t.nodes != nil {
+			m.res.Redis, m.res.Shards = t.label, t.shards
+			m.res.Nodes = slices.Clone(t.layout)
+		}
 		return errors.Join(errs...)
 	})
+}
+
+// requireDrained fails unless the group has read and acknowledged every
+// entry of every stream of t.
+func (r *runner) requireDrained(ctx context.Context, t *target, group string) error {
+	groups, err := groupsOf(ctx, t.rdb, t.streams, group)
+	if err != nil {
+		return err
+	}
+	var pending, unread int64
+	for _, g := range groups {
+		pending += g.Pending
+		unread += g.Lag
+	}
+	if pending != 0 || unread != 0 {
+		return fmt.Errorf("after the replicas stopped: %d entries pending, %d unread", pending, unread)
+	}
+	return nil
 }
 
 // windowNote describes the windows a consumer wrote.

@@ -40,6 +40,13 @@ type Result struct {
 	PeakRSSBytes  int64  `json:"peak_rss_bytes,omitempty"`
 	CPU           *CPU   `json:"cpu_seconds,omitempty"`
 
+	// Redis names, in a run with a cluster, the Redis a drain ran against
+	// ("1 node", "3-node cluster") and Shards the stream shards it read (1:
+	// the one stream); Nodes has one entry per Redis server of it.
+	Redis  string     `json:"redis,omitempty"`
+	Shards int        `json:"shards,omitempty"`
+	Nodes  []NodeStat `json:"redis_nodes,omitempty"`
+
 	Latency *Latency `json:"latency,omitempty"`
 	Buffer  *Buffer  `json:"buffer,omitempty"`
 	Notes   []string `json:"notes,omitempty"`
@@ -61,6 +68,10 @@ type Buffer struct {
 type meterOpts struct {
 	pg       bool // read PostgreSQL's counters
 	truncate bool // empty the tokens table first
+	// nodes, when set, are the Redis servers measured one by one: Redis CPU
+	// is their sum, and Result.Nodes (set by the scenario, in this order)
+	// gets each one's.
+	nodes []*redisNode
 }
 
 // meter is handed to a scenario: it calls start when the measured part
@@ -101,7 +112,7 @@ func (m *meter) start(ctx context.Context) error {
 		}
 		profile = f
 	}
-	m.cpu0 = sampleCPU(ctx, m.r.rdb, m.r.postmaster)
+	m.cpu0 = sampleCPUOf(ctx, m.r.rdb, m.opts.nodes, m.r.postmaster)
 	m.mem = startMemSampler(50 * time.Millisecond)
 	m.profile = profile
 	m.started = true
@@ -142,9 +153,13 @@ func (r *runner) measure(ctx context.Context, name string, opts meterOpts, f fun
 		// Backends count for PostgreSQL's CPU until they have exited.
 		err = r.mon.waitSessions(ctx)
 	}
-	cpu := sampleCPU(context.WithoutCancel(ctx), r.rdb, r.postmaster).since(m.cpu0)
+	end := sampleCPUOf(context.WithoutCancel(ctx), r.rdb, opts.nodes, r.postmaster)
+	cpu := end.since(m.cpu0)
 	res := m.res
 	res.PeakHeapBytes, res.PeakRSSBytes, res.CPU = heap, rss, &cpu
+	if err == nil && len(opts.nodes) > 0 {
+		err = nodeCPU(res.Nodes, opts.nodes, m.cpu0, end)
+	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}

@@ -98,9 +98,11 @@ func procStatus() (rss, hwm int64) {
 
 // cpuSample is CPU time spent so far, in seconds: by this process, by the
 // Redis server, by the PostgreSQL server (-1 when its processes cannot be
-// read) and by the whole machine (all processes, all cores).
+// read) and by the whole machine (all processes, all cores). When Redis
+// nodes are measured one by one, nodes holds each one's and redis their sum.
 type cpuSample struct {
 	bench, redis, postgres, machine float64
+	nodes                           []float64
 }
 
 // CPU is the CPU time a scenario cost, in seconds. Postgres is the server's
@@ -123,26 +125,48 @@ func (c CPU) Total() float64 {
 	return c.Bench + c.Redis + c.Other
 }
 
+// sampleCPU samples CPU time with Redis's from INFO cpu of rdb.
 func sampleCPU(ctx context.Context, rdb redis.UniversalClient, postmaster int) cpuSample {
+	return sampleCPUOf(ctx, rdb, nil, postmaster)
+}
+
+// sampleCPUOf is sampleCPU, with Redis's CPU time the sum over nodes when
+// there are any.
+func sampleCPUOf(ctx context.Context, rdb redis.UniversalClient, nodes []*redisNode, postmaster int) cpuSample {
 	s := cpuSample{postgres: -1}
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
 		s.bench = tv(ru.Utime) + tv(ru.Stime)
 	}
-	if info, err := rdb.Info(ctx, "cpu").Result(); err == nil {
-		for _, line := range strings.Split(info, "\n") {
-			k, v, _ := strings.Cut(strings.TrimSpace(line), ":")
-			if k == "used_cpu_sys" || k == "used_cpu_user" {
-				f, _ := strconv.ParseFloat(v, 64)
-				s.redis += f
-			}
-		}
+	if len(nodes) == 0 {
+		s.redis = infoCPU(ctx, rdb)
+	}
+	for _, n := range nodes {
+		c := n.cpu(ctx)
+		s.nodes = append(s.nodes, c)
+		s.redis += c
 	}
 	if postmaster > 0 {
 		s.postgres = serverCPU(postmaster)
 	}
 	s.machine = machineBusy()
 	return s
+}
+
+// infoCPU is used_cpu_sys plus used_cpu_user of INFO cpu: the CPU time of
+// the server process rdb reaches, 0 when INFO fails.
+func infoCPU(ctx context.Context, rdb redis.UniversalClient) float64 {
+	var cpu float64
+	if info, err := rdb.Info(ctx, "cpu").Result(); err == nil {
+		for _, line := range strings.Split(info, "\n") {
+			k, v, _ := strings.Cut(strings.TrimSpace(line), ":")
+			if k == "used_cpu_sys" || k == "used_cpu_user" {
+				f, _ := strconv.ParseFloat(v, 64)
+				cpu += f
+			}
+		}
+	}
+	return cpu
 }
 
 func tv(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }

@@ -42,6 +42,9 @@ type Machine struct {
 	// Settings of the servers that shape the figures.
 	PostgreSQLSettings string `json:"postgresql_settings"`
 	RedisSettings      string `json:"redis_settings"`
+	// RedisCluster describes the cluster of a run with one: its masters,
+	// their hash slots and processes, version and persistence settings.
+	RedisCluster string `json:"redis_cluster,omitempty"`
 	// BackgroundLoad is the machine's busy CPU time per second, in cores,
 	// measured for a second before the run while the bench was idle.
 	BackgroundLoad float64 `json:"background_load_cores"`
@@ -57,12 +60,19 @@ type Settings struct {
 	SteadyDuration  string   `json:"steady_duration"`
 	SteadyIntervals []string `json:"steady_intervals"`
 	Seed            uint64   `json:"seed"`
+	// Cluster are the seed addresses of the cluster, and Shards the shards
+	// of the sharded and cluster drains, in a run with a cluster.
+	Cluster []string `json:"cluster,omitempty"`
+	Shards  int      `json:"shards,omitempty"`
 }
 
 func settingsOf(c Config) Settings {
 	s := Settings{
 		Scenarios: c.Scenarios, Events: c.Events, DirectSample: c.DirectSample, ProduceEvents: c.ProduceEvents,
 		SteadyRate: c.SteadyRate, SteadyDuration: c.SteadyDuration.String(), Seed: c.Seed,
+	}
+	if c.Cluster != nil {
+		s.Cluster, s.Shards = c.Cluster.Addrs, c.Shards
 	}
 	for _, d := range c.SteadyIntervals {
 		s.SteadyIntervals = append(s.SteadyIntervals, d.String())
@@ -268,16 +278,52 @@ func targets(rep *Report) []Target {
 func mb(b int64) string { return strconv.FormatFloat(float64(b)/(1<<20), 'f', 0, 64) }
 
 // WriteTable prints the report as Markdown tables.
-func (rep *Report) WriteTable(w io.Writer) error {
+func (rep *Report) WriteTable(w io.Writer) error { return rep.write(w, false) }
+
+// WriteMarkdown writes the report as a Markdown document, ready to paste
+// into docs/benchmarks.md: the command and the run's description in code
+// blocks, then the tables of WriteTable.
+func (rep *Report) WriteMarkdown(w io.Writer) error { return rep.write(w, true) }
+
+// WriteMarkdownFile writes WriteMarkdown's document to path, creating its
+// directory.
+func (rep *Report) WriteMarkdownFile(path string) error {
+	var b bytes.Buffer
+	if err := rep.WriteMarkdown(&b); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(path, b.Bytes(), 0o644)
+}
+
+func (rep *Report) write(w io.Writer, md bool) error {
 	bw := bufio.NewWriter(w)
 	m := rep.Machine
-	fmt.Fprintf(bw, "tokensync bench, %s\n\n", rep.Started.Format("2006-01-02 15:04 MST"))
-	fmt.Fprintf(bw, "machine: %s, %d cores, %.1f GiB RAM; PostgreSQL %s; Redis %s; %s; background load before the run %.2f cores\n",
+	var hb strings.Builder
+	fmt.Fprintf(&hb, "tokensync bench, %s\n\n", rep.Started.Format("2006-01-02 15:04 MST"))
+	fmt.Fprintf(&hb, "machine: %s, %d cores, %.1f GiB RAM; PostgreSQL %s; Redis %s; %s; background load before the run %.2f cores\n",
 		m.CPU, m.Cores, float64(m.MemoryBytes)/(1<<30), m.PostgreSQL, m.Redis, m.Go, m.BackgroundLoad)
-	fmt.Fprintf(bw, "PostgreSQL: %s\nRedis: %s\n", m.PostgreSQLSettings, m.RedisSettings)
+	fmt.Fprintf(&hb, "PostgreSQL: %s\nRedis: %s\n", m.PostgreSQLSettings, m.RedisSettings)
+	if m.RedisCluster != "" {
+		fmt.Fprintf(&hb, "Redis Cluster: %s\n", m.RedisCluster)
+	}
 	s := rep.Settings
-	fmt.Fprintf(bw, "settings: %s events pre-loaded, direct sample %s, produce %d×%s events per side, steady %s events/s for %s per flush interval, seed %d\n\n",
+	fmt.Fprintf(&hb, "settings: %s events pre-loaded, direct sample %s, produce %d×%s events per side, steady %s events/s for %s per flush interval, seed %d",
 		count(int64(s.Events)), count(int64(s.DirectSample)), produceRounds, count(int64(s.ProduceEvents)), count(int64(s.SteadyRate)), s.SteadyDuration, s.Seed)
+	if s.Shards > 0 {
+		fmt.Fprintf(&hb, "; sharded and cluster drains over %d shards", s.Shards)
+	}
+	if md {
+		fmt.Fprintln(bw, "# tokensync bench")
+		if rep.Command != "" {
+			fmt.Fprintf(bw, "\n```sh\n%s\n```\n", rep.Command)
+		}
+		fmt.Fprintf(bw, "\n```text\n%s\n```\n\n", hb.String())
+	} else {
+		fmt.Fprintf(bw, "%s\n\n", hb.String())
+	}
 
 	fmt.Fprintln(bw, "Throughput and resources (heap and RSS: the bench process, which runs the consumers; CPU: seconds used by the bench process / the Redis server / the PostgreSQL server, then their sum per event and per second of the scenario):")
 	fmt.Fprintln(bw, "\n| scenario | events | seconds | events/s | vs ceiling | peak heap MB | peak RSS MB | CPU s bench / redis / postgres | CPU µs/event | cores busy |")
@@ -343,6 +389,8 @@ func (rep *Report) WriteTable(w io.Writer) error {
 			fpi, count(p.CheckpointBuffers), count(p.RowsWritten()), hot)
 	}
 
+	rep.writeNodes(bw)
+
 	var lat []Result
 	for _, r := range rep.Results {
 		if r.Latency != nil {
@@ -384,6 +432,9 @@ func (rep *Report) WriteTable(w io.Writer) error {
 	if len(notes) > 0 {
 		fmt.Fprintln(bw, "\nNotes:")
 		for _, n := range notes {
+			if md {
+				n = strings.NewReplacer("<", "&lt;", ">", "&gt;").Replace(n)
+			}
 			fmt.Fprintln(bw, "- "+n)
 		}
 	}
@@ -391,6 +442,108 @@ func (rep *Report) WriteTable(w io.Writer) error {
 		fmt.Fprintf(bw, "\nThe run took %s.\n", rep.Took)
 	}
 	return bw.Flush()
+}
+
+// writeNodes prints, in a run with a cluster, the drains side by side and
+// what each Redis node held and spent during them.
+func (rep *Report) writeNodes(bw *bufio.Writer) {
+	var rows []Result
+	for _, r := range rep.Results {
+		if len(r.Nodes) > 0 {
+			rows = append(rows, r)
+		}
+	}
+	if len(rows) == 0 {
+		return
+	}
+	fmt.Fprintln(bw, "\nDrain on one Redis node against a Redis Cluster (Redis: where the streams live; shards: the stream shards the events are spread over, 1 for one stream; "+
+		"vs 1 stream: events/s against the drain with as many replicas on one node with one stream; CPU: seconds used by the bench process / all Redis servers together / the PostgreSQL server, "+
+		"and by everything else on the machine; cores busy: bench, Redis and PostgreSQL per second of the drain; busiest Redis: the most CPU one Redis server used, per second of the drain. "+
+		"Every drain here ends when every entry is read and the replicas, stopped then, have written and acknowledged the rest):")
+	fmt.Fprintln(bw, "\n| scenario | Redis | shards | replicas | events | seconds | events/s | vs 1 stream | CPU s bench / redis / postgres | other CPU s | cores busy | busiest Redis, cores |")
+	fmt.Fprintln(bw, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+	for _, r := range rows {
+		vs := "-"
+		if base := rep.result(fmt.Sprintf("drain-%d", r.Replicas)); base != nil && base.Scenario != r.Scenario && base.EventsPerSec > 0 {
+			vs = fmt.Sprintf("%.2f×", r.EventsPerSec/base.EventsPerSec)
+		}
+		cpu, other, busy, busiest := "-", "-", "-", "-"
+		if c := r.CPU; c != nil {
+			pg := "?"
+			if c.Postgres >= 0 {
+				pg = fmt.Sprintf("%.1f", c.Postgres)
+			}
+			cpu = fmt.Sprintf("%.1f / %.1f / %s", c.Bench, c.Redis, pg)
+			other = fmt.Sprintf("%.1f", c.Other)
+			if r.Seconds > 0 {
+				busy = fmt.Sprintf("%.2f", c.Total()/r.Seconds)
+			}
+		}
+		if r.Seconds > 0 {
+			most := 0.0
+			for _, n := range r.Nodes {
+				most = max(most, n.CPUSeconds)
+			}
+			busiest = fmt.Sprintf("%.2f", most/r.Seconds)
+		}
+		fmt.Fprintf(bw, "| %s | %s | %d | %d | %s | %.2f | %s | %s | %s | %s | %s | %s |\n",
+			r.Scenario, r.Redis, r.Shards, r.Replicas, count(r.Events), r.Seconds, count(int64(r.EventsPerSec)), vs, cpu, other, busy, busiest)
+	}
+
+	fmt.Fprintln(bw, "\nRedis nodes during the drains (per server: the hash slots it serves, the drain's shards and entries it holds and its largest shard, and the CPU time of its redis-server process "+
+		"from the start of the drain to the end of the scenario: seconds, share of all Redis servers' time, and per second of the drain):")
+	fmt.Fprintln(bw, "\n| scenario | node | slots | shards | entries | share of entries | largest shard | Redis CPU s | share of Redis CPU | cores |")
+	fmt.Fprintln(bw, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|")
+	sources := map[string]string{}
+	var addrs []string
+	for _, r := range rows {
+		var entries int64
+		var cpu float64
+		for _, n := range r.Nodes {
+			entries += n.Entries
+			cpu += n.CPUSeconds
+		}
+		for _, n := range r.Nodes {
+			slots, cores := "-", "-"
+			if n.Slots > 0 {
+				slots = count(int64(n.Slots))
+			}
+			if r.Seconds > 0 {
+				cores = fmt.Sprintf("%.2f", n.CPUSeconds/r.Seconds)
+			}
+			largest := "-"
+			if l, ok := n.largest(); ok && shardName(l.Key) != l.Key {
+				largest = fmt.Sprintf("%s %s", shardName(l.Key), count(l.Entries))
+			}
+			fmt.Fprintf(bw, "| %s | %s | %s | %d | %s | %s | %s | %.1f | %s | %s |\n",
+				r.Scenario, n.Addr, slots, n.Shards, count(n.Entries), percent(float64(n.Entries), float64(entries)),
+				largest, n.CPUSeconds, percent(n.CPUSeconds, cpu), cores)
+			if _, seen := sources[n.Addr]; !seen {
+				addrs = append(addrs, n.Addr)
+			}
+			sources[n.Addr] = n.CPUFrom
+		}
+	}
+	var from []string
+	for _, a := range addrs {
+		from = append(from, a+" "+sources[a])
+	}
+	fmt.Fprintf(bw, "\nRedis CPU time read from: %s.\n", strings.Join(from, ", "))
+}
+
+// shardName is the hash tag of a shard's key ("{12}"), or the key itself.
+func shardName(key string) string {
+	if i := strings.LastIndex(key, ":{"); i >= 0 && strings.HasSuffix(key, "}") {
+		return key[i+1:]
+	}
+	return key
+}
+
+func percent(part, whole float64) string {
+	if whole <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f%%", 100*part/whole)
 }
 
 // WriteJSON writes the report to path, creating its directory.

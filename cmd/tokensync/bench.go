@@ -27,6 +27,10 @@ func bench(ctx context.Context, args []string) error {
 	database := fs.String("database", benchmark.DefaultDatabase, "database the bench creates and drops (on the server of TOKENSYNC_DATABASE_URL)")
 	keep := fs.Bool("keep-database", false, "leave the bench database in place at the end")
 	jsonPath := fs.String("json", "bench-results/latest.json", "write the figures as JSON here (empty: do not)")
+	mdPath := fs.String("markdown", "bench-results/latest.md", "write the tables as Markdown here (empty: do not)")
+	cluster := fs.String("cluster", "", "also drain over --shards shards on TOKENSYNC_REDIS_URL's server and on this Redis Cluster\n"+
+		"(seed URL redis://h1:p1,h2:p2,h3:p3), with per-node entries and CPU; needs the drain scenario")
+	shards := fs.Int("shards", benchmark.DefaultShards, "stream shards of the sharded and cluster drains (with --cluster)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the scenarios here")
 	cpuProfileDir := fs.String("cpuprofile-dir", "", "write one CPU profile per scenario into this directory (<scenario>.pprof)")
 	if err := fs.Parse(args); err != nil {
@@ -38,6 +42,9 @@ func bench(ctx context.Context, args []string) error {
 	cfg, _, err := setup(ctx)
 	if err != nil {
 		return err
+	}
+	if _, many, _ := clusterForm(cfg.RedisURL); many || cfg.RedisCluster {
+		return configError{"bench: TOKENSYNC_REDIS_URL names a Redis Cluster; the bench needs one server there (the single-node rows) and takes a cluster with --cluster URL"}
 	}
 	opt, err := redis.ParseURL(cfg.RedisURL)
 	if err != nil {
@@ -54,6 +61,20 @@ func bench(ctx context.Context, args []string) error {
 		CPUProfileDir: *cpuProfileDir,
 		Progress:      os.Stderr,
 	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if *cluster != "" {
+		seeds, _, err := clusterForm(*cluster)
+		if err == nil {
+			bcfg.Cluster, err = redis.ParseClusterURL(seeds)
+		}
+		if err != nil {
+			return configError{"--cluster: " + err.Error()}
+		}
+		bcfg.Shards = *shards
+	} else if set["shards"] {
+		return configError{"--shards: only with --cluster"}
+	}
 	for _, s := range strings.Split(*intervals, ",") {
 		d, err := time.ParseDuration(strings.TrimSpace(s))
 		if err != nil {
@@ -62,8 +83,6 @@ func bench(ctx context.Context, args []string) error {
 		bcfg.SteadyIntervals = append(bcfg.SteadyIntervals, d)
 	}
 	// Flags given explicitly win over --quick's sizes.
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if !*quick || set["events"] {
 		bcfg.Events = *events
 	}
@@ -91,6 +110,12 @@ func bench(ctx context.Context, args []string) error {
 		if err == nil {
 			if werr := rep.WriteTable(os.Stdout); werr != nil {
 				return werr
+			}
+			if *mdPath != "" {
+				if werr := rep.WriteMarkdownFile(*mdPath); werr != nil {
+					return fmt.Errorf("write %s: %w", *mdPath, werr)
+				}
+				fmt.Fprintf(os.Stderr, "bench: tables written to %s\n", *mdPath)
 			}
 		}
 		if *jsonPath != "" {
