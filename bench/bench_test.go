@@ -70,15 +70,18 @@ func TestWorkloadRepeatable(t *testing.T) {
 	}
 }
 
+// TestLatencies: events are matched to flushes by ID, not by order (an
+// urgent flush commits a later event before earlier ones).
 func TestLatencies(t *testing.T) {
 	base := time.UnixMilli(1_000_000)
-	evs := []sent{{ms: 1_000_000}, {ms: 1_000_100, urgent: true}, {ms: 1_000_200}, {ms: 1_000_300}, {ms: 1_000_400}}
+	id := func(ms uint64) event.ID { return event.ID{Ms: ms} }
+	evs := []sent{{id: id(1_000_000)}, {id: id(1_000_100)}, {id: id(1_000_200), urgent: true}, {id: id(1_000_300)}, {id: id(1_000_400)}}
 	flushes := []flushRecord{
-		{at: base.Add(500 * time.Millisecond), events: 2},
-		{at: base.Add(1000 * time.Millisecond), events: 2},
+		{at: base.Add(300 * time.Millisecond), ids: []event.ID{id(1_000_200)}},
+		{at: base.Add(1000 * time.Millisecond), ids: []event.ID{id(1_000_000), id(1_000_100), id(1_000_300)}},
 	}
 	got := latencies(evs, flushes)
-	want := Latency{Events: 4, P50: 500, P99: 800, Max: 800, Urgent: 1, UrgentP50: 400, UrgentP99: 400, UrgentMax: 400, Unmatched: 1}
+	want := Latency{Events: 4, P50: 700, P99: 1000, Max: 1000, Urgent: 1, UrgentP50: 100, UrgentP99: 100, UrgentMax: 100, Unmatched: 1}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("latencies (-want +got):\n%s", diff)
 	}

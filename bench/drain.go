@@ -31,7 +31,8 @@ func consumerConfig(stream, group, name string, log *flushLog) consumer.Config {
 	return consumer.Config{
 		Stream: stream, Group: group, Consumer: name,
 		DisableTrim: true,
-		Logger:      zerolog.New(log).Level(zerolog.InfoLevel),
+		Logger:      zerolog.New(log).Level(zerolog.WarnLevel),
+		OnFlush:     log.onFlush,
 	}
 }
 

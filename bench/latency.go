@@ -7,11 +7,14 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/tokensync/tokensync/consumer"
+	"github.com/tokensync/tokensync/event"
 )
 
-// flushLog is the consumer's log writer during a scenario. It notes the time
-// of every "flushed" line (written after the window's commit and its XACK)
-// and how many events that window held, and passes warnings and errors on.
+// flushLog sees a scenario's consumers at work: every completed flush, with
+// its commit time and the entries it applied (Config.OnFlush), and their log,
+// whose warnings and errors it passes on.
 type flushLog struct {
 	mu      sync.Mutex
 	flushes []flushRecord
@@ -19,28 +22,29 @@ type flushLog struct {
 }
 
 type flushRecord struct {
-	at     time.Time
+	at     time.Time // the PostgreSQL commit
 	events int
 	mints  int
+	ids    []event.ID
+}
+
+// onFlush is the consumers' Config.OnFlush.
+func (l *flushLog) onFlush(f consumer.FlushInfo) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.flushes = append(l.flushes, flushRecord{at: f.Committed, events: f.Events, mints: f.Mints, ids: f.Applied})
 }
 
 func (l *flushLog) Write(p []byte) (int, error) {
-	at := time.Now()
 	var line struct {
-		Level   string `json:"level"`
-		Message string `json:"message"`
-		Events  int    `json:"events"`
-		Mints   int    `json:"mints"`
+		Level string `json:"level"`
 	}
 	if err := json.Unmarshal(p, &line); err != nil {
 		return len(p), nil
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if line.Message == "flushed" {
-		l.flushes = append(l.flushes, flushRecord{at: at, events: line.Events, mints: line.Mints})
-	}
 	if (line.Level == "warn" || line.Level == "error") && l.warn != nil {
+		l.mu.Lock()
+		defer l.mu.Unlock()
 		_, _ = l.warn.Write(p)
 	}
 	return len(p), nil
@@ -68,32 +72,43 @@ type Latency struct {
 	Unmatched int `json:"unmatched"`
 }
 
-// sent is one produced event: its entry time (milliseconds of its ID) and
-// whether its type is urgent.
+// sent is one produced event: its entry ID and whether its type is urgent.
 type sent struct {
-	ms     uint64
+	id     event.ID
 	urgent bool
 }
 
-// latencies assigns the events, in stream order, to the flushes, in order:
-// one replica reads the stream in order and writes one window at a time, so
-// flush k holds the events after those of flushes 1..k-1. An event's latency
-// is the time of its flush's "flushed" line minus the time in its entry ID.
+// latencies matches every produced event with the flush that committed it,
+// by entry ID: an event's latency is that flush's commit time minus the time
+// in its entry ID. Urgent events are written in flushes of their own, so
+// flushes do not follow stream order.
 func latencies(events []sent, flushes []flushRecord) Latency {
-	var all, urgent []float64
-	i := 0
+	byID := make(map[event.ID]int, len(events))
+	for i, e := range events {
+		byID[e.id] = i
+	}
+	committed := make([]time.Time, len(events))
 	for _, f := range flushes {
-		for n := 0; n < f.events && i < len(events); n++ {
-			e := events[i]
-			ms := float64(f.at.UnixMicro())/1000 - float64(e.ms)
-			all = append(all, ms)
-			if e.urgent {
-				urgent = append(urgent, ms)
+		for _, id := range f.ids {
+			if i, ok := byID[id]; ok && committed[i].IsZero() {
+				committed[i] = f.at
 			}
-			i++
 		}
 	}
-	l := Latency{Events: len(all), Urgent: len(urgent), Unmatched: len(events) - i}
+	var all, urgent []float64
+	matched := 0
+	for i, e := range events {
+		if committed[i].IsZero() {
+			continue
+		}
+		matched++
+		ms := float64(committed[i].UnixMicro())/1000 - float64(e.id.Ms)
+		all = append(all, ms)
+		if e.urgent {
+			urgent = append(urgent, ms)
+		}
+	}
+	l := Latency{Events: len(all), Urgent: len(urgent), Unmatched: len(events) - matched}
 	l.P50, l.P99, l.Max = percentile(all, 0.50), percentile(all, 0.99), percentile(all, 1)
 	l.UrgentP50, l.UrgentP99, l.UrgentMax = percentile(urgent, 0.50), percentile(urgent, 0.99), percentile(urgent, 1)
 	return l

@@ -398,7 +398,7 @@ func (rep *Report) write(w io.Writer, md bool) error {
 		}
 	}
 	if len(lat) > 0 {
-		fmt.Fprintln(bw, "\nEvent→commit latency (entry ID time to the consumer's \"flushed\" log line, written after COMMIT and XACK):")
+		fmt.Fprintln(bw, "\nEvent→commit latency (entry ID time to the commit of the flush that applied the event):")
 		fmt.Fprintln(bw, "\n| scenario | flush interval | events | p50 ms | p99 ms | max ms | urgent events | urgent p50 ms | urgent p99 ms | urgent max ms |")
 		fmt.Fprintln(bw, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
 		for _, r := range lat {

@@ -19,7 +19,7 @@ const steadyTick = 10 * time.Millisecond
 // their defaults, so migrations are urgent) on a stream of its own, starts it,
 // then produces at SteadyRate for SteadyDuration, and waits until the group
 // has acknowledged everything. Latency is measured per event, from the time
-// in its entry ID to the "flushed" log line of the window that held it.
+// in its entry ID to the commit of the flush that applied it.
 func (r *runner) steady(ctx context.Context, interval time.Duration) error {
 	name := "steady-" + interval.String()
 	stream := r.cfg.KeyPrefix + name
@@ -105,7 +105,7 @@ func (r *runner) pace(ctx context.Context, name string, p *producer.Producer, w 
 				if err != nil {
 					return err
 				}
-				*out = append(*out, sent{ms: id.Ms, urgent: slices.Contains(consumer.DefaultUrgentTypes, batch[i].Type)})
+				*out = append(*out, sent{id: id, urgent: slices.Contains(consumer.DefaultUrgentTypes, batch[i].Type)})
 			}
 			n += len(ids)
 		}

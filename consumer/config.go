@@ -108,6 +108,10 @@ type Config struct {
 	// AfterCommit, when set, runs after a window's PostgreSQL commit and
 	// before its XACK: crash tests kill the process there.
 	AfterCommit func()
+	// OnFlush, when set, sees every completed flush, with the IDs of the
+	// entries it applied (benchmarks measure event-to-commit latency with
+	// it). It runs on the flush goroutine: keep it short.
+	OnFlush func(FlushInfo)
 }
 
 func (c *Config) setDefaults() {

@@ -29,9 +29,6 @@ type Consumer struct {
 	// Unix milliseconds since which PostgreSQL or Redis keeps failing; 0 when fine.
 	pgDownSince, redisDownSince atomic.Int64
 	running                     atomic.Bool
-
-	// onFlush, when set (by tests), sees every completed flush.
-	onFlush func(FlushInfo)
 }
 
 // New validates cfg and returns a Consumer. It does not close rdb or pool;
@@ -153,8 +150,8 @@ func (c *Consumer) Run(ctx context.Context) error {
 				c.stats.record(info)
 				c.log.Info().Int("events", info.Events).Int("mints", info.Mints).Int("written", info.Written).
 					Int("stale", info.Stale).Int("dead", info.Dead).Dur("waited", info.Waited).Dur("took", info.Took).Msg("flushed")
-				if c.onFlush != nil {
-					c.onFlush(info)
+				if c.cfg.OnFlush != nil {
+					c.cfg.OnFlush(info)
 				}
 			} else {
 				c.log.Warn().Int("entries", w.entries).Msg("flush abandoned at shutdown; its entries stay pending for replay")

@@ -70,17 +70,18 @@ type running struct {
 
 func (b *bundle) start(t *testing.T, cfg Config) *running {
 	t.Helper()
+	r := &running{done: make(chan error, 1)}
+	cfg.OnFlush = func(f FlushInfo) {
+		r.mu.Lock()
+		r.flushes = append(r.flushes, f)
+		r.mu.Unlock()
+	}
 	c, err := New(b.rdb, b.pool, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{c: c, cancel: cancel, done: make(chan error, 1)}
-	c.onFlush = func(f FlushInfo) {
-		r.mu.Lock()
-		r.flushes = append(r.flushes, f)
-		r.mu.Unlock()
-	}
+	r.c, r.cancel = c, cancel
 	go func() { r.done <- c.Run(ctx) }()
 	t.Cleanup(func() { r.stop(t) })
 	return r

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/tokensync/tokensync/event"
+
 	"github.com/tokensync/tokensync/store"
 )
 
@@ -22,6 +24,12 @@ type FlushInfo struct {
 	Acked    int           // entries acknowledged, dead letters included
 	Waited   time.Duration // from the window's first entry to the start of the flush
 	Took     time.Duration // from the start of the flush to the last XACK
+
+	// Committed is when the PostgreSQL commit returned (zero when the
+	// window held no row), and Applied the IDs of the entries whose effect
+	// it committed; both only when Config.OnFlush is set.
+	Committed time.Time
+	Applied   []event.ID
 }
 
 // flush writes w, then dead-letters and acknowledges its entries. Each step
@@ -55,6 +63,14 @@ func (c *Consumer) flush(ctx context.Context, w *window) (FlushInfo, bool) {
 			log.Error().Err(err).Int("mints", len(rows)).Msg("write failed, retrying; entries stay pending")
 			if !bo.wait(ctx) {
 				return info, false
+			}
+		}
+	}
+	if c.cfg.OnFlush != nil && len(w.slots) > 0 {
+		info.Committed = time.Now()
+		for _, s := range w.slots {
+			for _, r := range s.ids {
+				info.Applied = append(info.Applied, r.id)
 			}
 		}
 	}
