@@ -369,10 +369,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			return r.report, err
 		}
 	}
-	if cfg.Cluster != nil && cfg.has(ScenarioDrain) {
-		r.report.Notes = append(r.report.Notes, "with a cluster, every drain row (drain-N too) is timed until every entry was read and the replicas, "+
-			"stopped then, had written and acknowledged the rest in their final flush; without a cluster, drain-N is timed until the group "+
-			"has nothing unread or pending, which includes the last window's wait for its flush interval")
+	if cfg.has(ScenarioDrain) {
+		r.report.Notes = append(r.report.Notes, "every drain row is timed until every entry was read and the replicas, "+
+			"stopped then, had written and acknowledged the rest in their final flush")
 	}
 	r.report.Notes = append(r.report.Notes, r.mon.notes...)
 	if cfg.CPUProfileDir != "" {
