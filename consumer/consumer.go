@@ -159,6 +159,17 @@ func (c *Consumer) Run(ctx context.Context) error {
 			flushDone <- struct{}{}
 		})
 	}
+	// flushIfDue starts the flush the open window is due for, if any: all
+	// of it when full or at its deadline, else its urgent part at urgentAt.
+	flushIfDue := func() {
+		now := time.Now()
+		switch {
+		case cur.full(&c.cfg) || !now.Before(cur.deadline):
+			startFlush(true)
+		case !cur.urgentAt.IsZero() && !now.Before(cur.urgentAt):
+			startFlush(false)
+		}
+	}
 	for {
 		// Take batches unless the buffer is full while a flush runs
 		// (back-pressure: the backlog waits in Redis). While stopping, take
@@ -185,17 +196,11 @@ func (c *Consumer) Run(ctx context.Context) error {
 				startFlush(true)
 			}
 		case <-due:
-			startFlush(cur.full(&c.cfg) || !time.Now().Before(cur.deadline))
+			flushIfDue()
 		case <-flushDone:
 			flushing, flushingMints = false, 0
 			if !stopping && !cur.empty() {
-				now := time.Now()
-				switch {
-				case cur.full(&c.cfg) || !now.Before(cur.deadline):
-					startFlush(true)
-				case !cur.urgentAt.IsZero() && !now.Before(cur.urgentAt):
-					startFlush(false)
-				}
+				flushIfDue()
 			}
 		case <-done:
 			done = nil
