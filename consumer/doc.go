@@ -7,9 +7,11 @@
 // next start). Re-applying an entry is harmless because the store keeps, per
 // mint and column group, only the event with the highest entry ID.
 //
-// Run owns three activities: a reader that issues XREADGROUP and decodes, the
-// coalescing loop that merges events into the open window, and one flush at a
-// time. The reader keeps filling the next window while the previous one
-// commits; when that window is full too, the loop stops taking batches and the
-// reader blocks, so memory stays bounded and the backlog waits in Redis.
+// Run owns its goroutines: one reader per stream shard (XREADGROUP and
+// decoding), a claimer that takes over dead consumers' entries, a heartbeat,
+// a janitor that trims, the coalescing loop that merges events into the open
+// window, and one flush at a time. The readers keep filling the next window
+// while the previous one commits; when the buffer is full, the loop stops
+// taking batches and the readers block, so memory stays bounded and the
+// backlog waits in Redis.
 package consumer

@@ -37,7 +37,8 @@ type FlushInfo struct {
 // failed step happens, so unacknowledged entries stay pending for replay.
 func (c *Consumer) flush(ctx context.Context, w *window) (FlushInfo, bool) {
 	start := time.Now()
-	info := FlushInfo{Events: w.events, Mints: len(w.slots), Waited: start.Sub(w.opened)}
+	byType, events := w.byType()
+	info := FlushInfo{Events: events, Mints: len(w.slots), Waited: start.Sub(w.opened)}
 	log := c.log.With().Str("component", "flusher").Logger()
 	bo := backoff{min: c.cfg.RetryMin, max: c.cfg.RetryMax}
 	dead := w.dead
@@ -125,7 +126,7 @@ func (c *Consumer) flush(ctx context.Context, w *window) (FlushInfo, bool) {
 	c.redisOK()
 	info.Acked = acked + len(dead)
 	info.Took = time.Since(start)
-	for i, n := range w.byType {
+	for i, n := range byType {
 		c.stats.appliedByType[i].Add(int64(n))
 	}
 	c.stats.flushSeconds.Observe(info.Took.Seconds())

@@ -58,8 +58,6 @@ type window struct {
 	slots    map[string]*slot
 	gone     []entryRef
 	dead     []deadEntry
-	events   int
-	byType   [numTypes]int // events per type, for metrics
 	entries  int
 	opened   time.Time // first entry in
 	deadline time.Time // the whole window is due
@@ -95,9 +93,7 @@ func (w *window) add(b *batch, cfg *Config, now time.Time) {
 			w.slots[ev.Mint] = s
 		}
 		s.row.Apply(ev)
-		t := typeIndex(ev.Type)
-		w.byType[t]++
-		s.byType[t]++
+		s.byType[typeIndex(ev.Type)]++
 		s.ids = append(s.ids, entryRef{ev.ID, int32(b.stream)})
 		if cfg.urgent(ev.Type) {
 			if w.urgent == nil {
@@ -110,7 +106,6 @@ func (w *window) add(b *batch, cfg *Config, now time.Time) {
 	if soon && w.urgentAt.IsZero() {
 		w.urgentAt = now.Add(cfg.UrgentDelay)
 	}
-	w.events += len(b.events)
 	w.entries += b.entries()
 	for _, id := range b.gone {
 		parsed, _ := event.ParseID(id) // Redis wrote it
@@ -153,12 +148,6 @@ func (w *window) takeUrgent() *window {
 		s := w.slots[m]
 		u.slots[m] = s
 		delete(w.slots, m)
-		for t, n := range s.byType {
-			u.byType[t] += int(n)
-			w.byType[t] -= int(n)
-			u.events += int(n)
-			w.events -= int(n)
-		}
 		u.entries += len(s.ids)
 		w.entries -= len(s.ids)
 	}
@@ -167,4 +156,15 @@ func (w *window) takeUrgent() *window {
 	w.entries -= len(w.dead) + len(w.gone)
 	w.dead, w.gone, w.urgent, w.urgentAt = nil, nil, nil, time.Time{}
 	return u
+}
+
+// byType counts the window's events per type (for metrics and FlushInfo).
+func (w *window) byType() (counts [numTypes]int, total int) {
+	for _, s := range w.slots {
+		for t, n := range s.byType {
+			counts[t] += int(n)
+			total += int(n)
+		}
+	}
+	return counts, total
 }
